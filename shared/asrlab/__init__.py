@@ -1,0 +1,16 @@
+"""asrlab: the library students and instructors install for the asrlab speech course.
+
+Submodules are imported lazily so that ``import asrlab`` stays cheap (no torch import).
+"""
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("audio", "ctc", "data", "decoding", "features", "lm", "metrics", "rnnt", "text")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f"asrlab.{name}")
+    raise AttributeError(f"module 'asrlab' has no attribute {name!r}")
