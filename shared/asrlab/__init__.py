@@ -7,7 +7,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("audio", "ctc", "data", "decoding", "features", "lm", "metrics", "rnnt", "text")
+_SUBMODULES = ("audio", "augment", "baseline", "ctc", "data", "decoding", "features", "lm", "metrics", "models", "rnnt", "text", "train")
 
 
 def __getattr__(name: str) -> Any:
