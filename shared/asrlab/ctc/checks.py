@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
 
+from asrlab import checks
+from asrlab.checks import REDUCTIONS
+
 if TYPE_CHECKING:  # torch is imported lazily so that the numpy reference stays light
     import torch
 
-REDUCTIONS = ("none", "mean", "sum")
 PROBABILITY_HINT = (
     "has no negative values, so it holds probabilities (softmax outputs), not log-probabilities; "
     "pass log_softmax outputs (or np.log of the probabilities)"
@@ -33,21 +35,7 @@ class CTCTypeError(TypeError):
 
 def resolve_blank(blank: Any, num_classes: int) -> int:
     """Turn a possibly negative blank index (``-1`` = last class) into ``[0, num_classes)``."""
-    if isinstance(blank, bool) or not isinstance(blank, (int, np.integer)):
-        raise CTCTypeError(f"blank must be an int, got {type(blank).__name__}")
-    if not -num_classes <= blank < num_classes:
-        raise CTCInputError(
-            f"blank={blank} is outside the C={num_classes} classes of log_probs; "
-            f"use an index in [-{num_classes}, {num_classes})"
-        )
-    return int(blank) % num_classes
-
-
-def _to_numpy(array: Any) -> np.ndarray:
-    # Accept torch tensors (students often pass them) without importing torch here.
-    if hasattr(array, "detach"):
-        array = array.detach().cpu().numpy()
-    return np.asarray(array)
+    return checks.resolve_blank(blank, num_classes, f"the C={num_classes} classes of log_probs", CTCInputError, CTCTypeError)
 
 
 def check_labels_values(labels: np.ndarray, num_classes: int, blank: int, name: str) -> None:
@@ -78,8 +66,8 @@ def check_reference_inputs(log_probs: Any, labels: Any, blank: int) -> tuple[np.
     -------
     log_probs : float64 array (T, C); labels : int64 array (L,); blank : int in [0, C).
     """
-    log_probs = _to_numpy(log_probs)
-    labels = _to_numpy(labels)
+    log_probs = checks.as_numpy(log_probs)
+    labels = checks.as_numpy(labels)
     if log_probs.ndim != 2:
         raise CTCInputError(
             f"log_probs must have shape (T, C), got shape {tuple(log_probs.shape)}; "

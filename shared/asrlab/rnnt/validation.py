@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asrlab import checks
+from asrlab.checks import REDUCTIONS
+
 if TYPE_CHECKING:  # torch is imported lazily so that the numpy reference stays light
     import torch
 
-REDUCTIONS = ("none", "mean", "sum")
 
 
 class RNNTInputError(ValueError):
@@ -26,21 +28,7 @@ class RNNTTypeError(TypeError):
 
 def resolve_blank(blank: Any, vocab_size: int) -> int:
     """Turn a possibly negative blank index into ``[0, vocab_size)``."""
-    if isinstance(blank, bool) or not isinstance(blank, (int, np.integer)):
-        raise RNNTTypeError(f"blank must be an int, got {type(blank).__name__}")
-    if not -vocab_size <= blank < vocab_size:
-        raise RNNTInputError(
-            f"blank={blank} is outside the vocabulary of size {vocab_size}; "
-            f"use an index in [-{vocab_size}, {vocab_size})"
-        )
-    return int(blank) % vocab_size
-
-
-def _to_numpy(array: Any) -> np.ndarray:
-    # Accept torch tensors (students often pass them) without importing torch here.
-    if hasattr(array, "detach"):
-        array = array.detach().cpu().numpy()
-    return np.asarray(array)
+    return checks.resolve_blank(blank, vocab_size, f"the vocabulary of size {vocab_size}", RNNTInputError, RNNTTypeError)
 
 
 def check_reference_inputs(
@@ -58,8 +46,8 @@ def check_reference_inputs(
     -------
     log_probs : float64 array (T, U+1, V); labels : int64 array (U,); blank : int in [0, V).
     """
-    log_probs = _to_numpy(log_probs)
-    labels = _to_numpy(labels)
+    log_probs = checks.as_numpy(log_probs)
+    labels = checks.as_numpy(labels)
     if log_probs.ndim != 3:
         raise RNNTInputError(
             f"log_probs must have shape (T, U+1, V), got shape {tuple(log_probs.shape)}; "
