@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
 
-from asrlab import checks
-from asrlab.checks import REDUCTIONS
+from asrlab import validation
+from asrlab.validation import REDUCTIONS
 
 if TYPE_CHECKING:  # torch is imported lazily so that the numpy reference stays light
     import torch
@@ -35,7 +35,7 @@ class CTCTypeError(TypeError):
 
 def resolve_blank(blank: Any, num_classes: int) -> int:
     """Turn a possibly negative blank index (``-1`` = last class) into ``[0, num_classes)``."""
-    return checks.resolve_blank(blank, num_classes, f"the C={num_classes} classes of log_probs", CTCInputError, CTCTypeError)
+    return validation.resolve_blank(blank, num_classes, f"the C={num_classes} classes of log_probs", CTCInputError, CTCTypeError)
 
 
 def check_labels_values(labels: np.ndarray, num_classes: int, blank: int, name: str) -> None:
@@ -66,8 +66,8 @@ def check_reference_inputs(log_probs: Any, labels: Any, blank: int) -> tuple[np.
     -------
     log_probs : float64 array (T, C); labels : int64 array (L,); blank : int in [0, C).
     """
-    log_probs = checks.as_numpy(log_probs)
-    labels = checks.as_numpy(labels)
+    log_probs = validation.as_numpy(log_probs)
+    labels = validation.as_numpy(labels)
     if log_probs.ndim != 2:
         raise CTCInputError(
             f"log_probs must have shape (T, C), got shape {tuple(log_probs.shape)}; "

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from asrlab import checks
-from asrlab.checks import REDUCTIONS
+from asrlab import validation
+from asrlab.validation import REDUCTIONS
 
 if TYPE_CHECKING:  # torch is imported lazily so that the numpy reference stays light
     import torch
@@ -28,7 +28,7 @@ class RNNTTypeError(TypeError):
 
 def resolve_blank(blank: Any, vocab_size: int) -> int:
     """Turn a possibly negative blank index into ``[0, vocab_size)``."""
-    return checks.resolve_blank(blank, vocab_size, f"the vocabulary of size {vocab_size}", RNNTInputError, RNNTTypeError)
+    return validation.resolve_blank(blank, vocab_size, f"the vocabulary of size {vocab_size}", RNNTInputError, RNNTTypeError)
 
 
 def check_reference_inputs(
@@ -46,8 +46,8 @@ def check_reference_inputs(
     -------
     log_probs : float64 array (T, U+1, V); labels : int64 array (U,); blank : int in [0, V).
     """
-    log_probs = checks.as_numpy(log_probs)
-    labels = checks.as_numpy(labels)
+    log_probs = validation.as_numpy(log_probs)
+    labels = validation.as_numpy(labels)
     if log_probs.ndim != 3:
         raise RNNTInputError(
             f"log_probs must have shape (T, U+1, V), got shape {tuple(log_probs.shape)}; "

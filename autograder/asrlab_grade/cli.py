@@ -1,0 +1,115 @@
+"""Command line of the grading engine.
+
+Usage::
+
+    asrlab-grade autograde ASSIGNMENT SUBMISSIONS_DIR [--out DIR] [--workers N]
+                 [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold]
+    asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR]
+
+SUBMISSIONS_DIR is nbgrader's ``submitted/`` folder (``<student>/<assignment>/*.ipynb``),
+a folder of ``<student>/`` folders, or a flat folder of ``<student>.ipynb`` files.
+Exit status: 0 when every submission was graded (whatever its score), 1 on a grader
+error in some submission, 2 on a usage or course problem.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from .autograde import default_workers, grade_all, make_context
+from .course import Course, CourseError, discover, find_course_root
+from .report import summary_table, write_outputs
+
+# --gradebook without a value: the gradebook.db of the course folder, as nbgrader uses.
+COURSE_GRADEBOOK = "<course>"
+
+
+def _autograde(args: argparse.Namespace) -> int:
+    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    subs_dir = Path(args.submissions).resolve()
+    out = Path(args.out or f"asrlab-grade-out/{args.assignment}").resolve()
+    hide = [subs_dir, out] + [Path(h) for h in args.hide]
+    ctx = make_context(course, args.assignment, hide_extra=hide, seed=args.seed,
+                       namespaces=not args.no_namespaces)
+    try:
+        subs = discover(subs_dir, args.assignment, list(ctx.release))
+    except CourseError:
+        shutil.rmtree(ctx.run_root, ignore_errors=True)
+        raise
+    if not subs:
+        shutil.rmtree(ctx.run_root, ignore_errors=True)
+        print(f"no submissions found in {subs_dir}", file=sys.stderr)
+        return 2
+    workers = args.workers or default_workers()
+    t0 = time.monotonic()
+    results = grade_all(ctx, subs, workers=workers, warm=not args.cold, progress=not args.no_progress)
+    elapsed = time.monotonic() - t0
+    write_outputs(results, out, {"assignment": args.assignment, "submissions": len(results),
+                                 "workers": workers, "seconds": round(elapsed, 3),
+                                 "course_root": str(course.root)})
+    if args.gradebook:
+        from .gradebook import write_gradebook
+        db = course.root / "gradebook.db" if args.gradebook == COURSE_GRADEBOOK else Path(args.gradebook)
+        url = args.gradebook if "://" in args.gradebook else f"sqlite:///{db.resolve()}"
+        n = write_gradebook(url, args.assignment, ctx.release, results)
+        print(f"gradebook: {n} grades written to {url}")
+    print(summary_table(results))
+    modes = sorted({", ".join(f"{k}={v}" for k, v in sorted(nb.get("isolation", {}).items()))
+                    for r in results for nb in r.get("notebooks", []) if nb.get("isolation")})
+    print("sandbox isolation: " + ("; ".join(modes) if modes else "-"))
+    errors = sum(1 for r in results if r.get("grader_error"))
+    print(f"graded {len(results)} submissions in {elapsed:.1f} s with {workers} workers; "
+          f"{errors} grader errors; outputs in {out}")
+    return 1 if errors else 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .validate import validate
+    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    names = args.assignments or course.assignments()
+    if not names:
+        print(f"validate: no released assignments under {course.root / 'assignments'}; nothing to check")
+        return 0
+    problems = validate(course, names, workers=args.workers or 2)
+    for p in problems:
+        print(f"PROBLEM {p}")
+    print("validate: " + ("ok" if not problems else f"{len(problems)} problem(s)"))
+    return 1 if problems else 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(prog="asrlab-grade", description="Hardened autograding for asrlab")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("autograde", help="grade a folder of submissions")
+    a.add_argument("assignment")
+    a.add_argument("submissions", help="nbgrader submitted/ folder, <student>/ folders or .ipynb files")
+    a.add_argument("--out", help="output folder (default asrlab-grade-out/ASSIGNMENT)")
+    a.add_argument("--workers", type=int, default=0, help="parallel sandboxes (default: CPU cores)")
+    a.add_argument("--course-root", help="folder with nbgrader_config.py (default: search upwards)")
+    a.add_argument("--gradebook", nargs="?", const=COURSE_GRADEBOOK, default=None,
+                   help="also write scores to nbgrader's gradebook (path or database URL; "
+                        "default: the course's gradebook.db)")
+    a.add_argument("--seed", type=int, default=None, help="fixed input seed (default: secret, per run)")
+    a.add_argument("--cold", action="store_true", help="a fresh worker per submission (slower)")
+    a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a.add_argument("--hide", action="append", default=[], help="another path the sandbox must not see")
+    a.add_argument("--no-namespaces", action="store_true",
+                   help="do not use namespaces (tests the audit-hook layer alone; weaker)")
+    v = sub.add_parser("validate", help="solutions earn full marks, blank releases 0")
+    v.add_argument("assignments", nargs="*")
+    v.add_argument("--course-root")
+    v.add_argument("--workers", type=int, default=0)
+    args = ap.parse_args(argv)
+    try:
+        return _autograde(args) if args.cmd == "autograde" else _validate(args)
+    except CourseError as e:
+        print(f"asrlab-grade: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

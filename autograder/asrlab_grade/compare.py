@@ -1,0 +1,167 @@
+"""Strict comparison of a student's result with a trusted reference.
+
+Runs only in the trusted process, on plain data decoded by :mod:`asrlab_grade.wire`.
+Every check returns a :class:`Verdict` whose message is written for the student: what was
+expected versus what came back (type, dtype, shape), the first mismatching index, and how
+many elements differ. Messages never print hidden *inputs*; they may print reference
+values at a single index, which does not reveal the case.
+
+The module is pure numpy on purpose so that public notebook checks can reuse the same
+wording in the student library.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from .wire import Tensorish
+
+# How many differing elements a message spells out before it summarises.
+MAX_LISTED = 1
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of one comparison: ``ok`` and a message for the student when not ok."""
+
+    ok: bool
+    message: str = ""
+
+
+PASS = Verdict(True, "")
+
+# A comparison takes (got, expected) and says whether they match.
+Comparator = Callable[[Any, Any], Verdict]
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, Tensorish):
+        return f"torch tensor {x.torch_dtype}{list(x.array.shape)}"
+    if isinstance(x, np.ndarray):
+        return f"ndarray {x.dtype}{list(x.shape)}"
+    if isinstance(x, np.generic):
+        return f"numpy scalar {x.dtype}"
+    if isinstance(x, (list, tuple)):
+        return f"{type(x).__name__} of length {len(x)}"
+    return type(x).__name__
+
+
+def _dtype_ok(got: np.dtype, want: np.dtype, rule: str) -> bool:
+    if rule == "exact":
+        return got == want
+    if rule == "kind":  # any float for a float reference, any int for an int reference
+        kinds = {"f": "f", "i": "iu", "u": "iu", "b": "b", "c": "c"}
+        return got.kind in kinds.get(want.kind, want.kind)
+    return True  # "any": values decide
+
+
+@dataclass(frozen=True)
+class ArrayClose:
+    """Arrays (or tensors) must match the reference's shape and dtype, then values.
+
+    ``dtype`` is ``"exact"`` (same dtype), ``"kind"`` (float for float, int for int) or
+    ``"any"``. ``container`` is ``"ndarray"``, ``"tensor"`` or ``"either"``. Non-finite
+    values in the result fail unless the reference has them at the same places.
+    """
+
+    rtol: float = 1e-5
+    atol: float = 1e-8
+    dtype: str = "exact"
+    container: str = "ndarray"
+
+    def __call__(self, got: Any, expected: Any) -> Verdict:
+        want = np.asarray(expected)
+        if isinstance(got, Tensorish):
+            if self.container == "ndarray":
+                return Verdict(False, f"expected a numpy ndarray {want.dtype}{list(want.shape)}, "
+                                      f"got a {_describe(got)}; convert with .detach().cpu().numpy()")
+            arr = got.array
+        elif type(got) is np.ndarray:
+            if self.container == "tensor":
+                return Verdict(False, f"expected a torch tensor of shape {list(want.shape)}, got a "
+                                      f"{_describe(got)}; wrap it with torch.from_numpy(...)")
+            arr = got
+        else:
+            return Verdict(False, f"expected an array {want.dtype}{list(want.shape)}, got {_describe(got)}")
+        if arr.shape != want.shape:
+            return Verdict(False, f"expected shape {list(want.shape)}, got {list(arr.shape)}")
+        if not _dtype_ok(arr.dtype, want.dtype, self.dtype):
+            return Verdict(False, f"expected dtype {want.dtype}, got {arr.dtype}; "
+                                  f"cast with .astype(np.{want.dtype})")
+        return compare_values(arr, want, self.rtol, self.atol)
+
+
+def compare_values(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> Verdict:
+    """Element-wise check of same-shape arrays with a message naming the first mismatch."""
+    if got.dtype.kind in "fc" or want.dtype.kind in "fc":
+        g = got.astype(np.complex128 if "c" in (got.dtype.kind + want.dtype.kind) else np.float64)
+        w = want.astype(g.dtype)
+        g_bad = ~np.isfinite(g)
+        same_nonfinite = g_bad & ~np.isfinite(w) & ((g == w) | (np.isnan(g) & np.isnan(w)))
+        close = np.zeros(g.shape, dtype=bool)
+        fin = np.isfinite(g) & np.isfinite(w)
+        close[fin] = np.abs(g[fin] - w[fin]) <= atol + rtol * np.abs(w[fin])
+        close |= same_nonfinite
+    else:
+        close = got == want
+    if bool(np.all(close)):
+        return PASS
+    bad = np.argwhere(~close)
+    first = tuple(int(i) for i in bad[0]) if got.ndim else ()
+    g0, w0 = got[first], want[first]
+    kind = ""
+    if got.dtype.kind in "fc" and not np.isfinite(g0):
+        kind = f" (your result contains {'NaN' if np.isnan(g0) else 'inf'}; check for log(0), "\
+               "division by zero or overflow, e.g. use a log-sum-exp)"
+    where = f"at index {list(first)}" if first else "for the scalar"
+    return Verdict(False, f"values differ {where}: expected {w0!r}, got {g0!r}{kind}; "
+                          f"{len(bad)} of {close.size} elements differ (rtol={rtol:g}, atol={atol:g})")
+
+
+@dataclass(frozen=True)
+class ScalarClose:
+    """A Python or numpy number close to the reference; bool is refused as a number."""
+
+    rtol: float = 1e-6
+    atol: float = 1e-8
+
+    def __call__(self, got: Any, expected: Any) -> Verdict:
+        if isinstance(got, Tensorish) and got.array.size == 1:
+            got = got.array.reshape(())[()]
+        if type(got) is bool or not isinstance(got, (int, float, np.integer, np.floating)):
+            return Verdict(False, f"expected a number, got {_describe(got)}; return float(value)")
+        return compare_values(np.asarray(float(got)), np.asarray(float(expected)), self.rtol, self.atol)
+
+
+@dataclass(frozen=True)
+class Exact:
+    """Same plain type and equal value (ints, strings, lists of ints, nested lists)."""
+
+    def __call__(self, got: Any, expected: Any) -> Verdict:
+        if type(got) is not type(expected):
+            return Verdict(False, f"expected {_describe(expected)}, got {_describe(got)}")
+        if isinstance(expected, (list, tuple)):
+            if len(got) != len(expected):
+                return Verdict(False, f"expected length {len(expected)}, got {len(got)}")
+            for i, (g, e) in enumerate(zip(got, expected)):
+                v = self(g, e)
+                if not v.ok:
+                    return Verdict(False, f"item {i}: {v.message}")
+            return PASS
+        if isinstance(expected, np.ndarray):
+            return ArrayClose(rtol=0, atol=0, dtype="exact")(got, expected)
+        if got != expected:
+            return Verdict(False, f"expected {expected!r}, got {got!r}")
+        return PASS
+
+
+def as_comparator(spec: Union[Comparator, None]) -> Comparator:
+    """The default comparison is :class:`Exact` (strict type and value)."""
+    return spec if spec is not None else Exact()
+
+
+def first_failure(verdicts: Sequence[Verdict]) -> Optional[Verdict]:
+    """The first failing verdict, or None when all passed."""
+    return next((v for v in verdicts if not v.ok), None)

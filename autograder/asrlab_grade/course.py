@@ -1,0 +1,128 @@
+"""Where things are: the course folder, assignments, their task modules and submissions.
+
+Course layout (nbgrader's, with the course config at the root)::
+
+    nbgrader_config.py
+    solutions/<assignment>/<notebook>.ipynb      source notebooks (nbgrader "source")
+    assignments/<assignment>/<notebook>.ipynb    released notebooks (nbgrader "release")
+    autograder/asrlab_grade/tasks/<assignment>.py   hidden tasks (or <root>/autograder/tasks/)
+    submitted/<student>/<assignment>/*.ipynb     submissions (nbgrader "submitted")
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+from .notebook import find_release_notebooks
+from .task import Assignment, TrainingTask
+
+SOURCE_DIR = "solutions"
+RELEASE_DIR = "assignments"
+CONFIG_FILE = "nbgrader_config.py"
+
+
+class CourseError(Exception):
+    """The course itself is misconfigured (an instructor problem, not a student's)."""
+
+
+def find_course_root(start: Optional[Path] = None) -> Path:
+    """The nearest folder upwards that holds ``nbgrader_config.py`` (else ``start``)."""
+    here = (start or Path.cwd()).resolve()
+    for d in [here, *here.parents]:
+        if (d / CONFIG_FILE).is_file() and (d / RELEASE_DIR).is_dir():
+            return d
+    return here
+
+
+@dataclass
+class Course:
+    root: Path
+
+    def release_dir(self, name: str) -> Path:
+        return self.root / RELEASE_DIR / name
+
+    def source_dir(self, name: str) -> Path:
+        return self.root / SOURCE_DIR / name
+
+    def task_file(self, name: str) -> Optional[Path]:
+        local = self.root / "autograder" / "tasks" / f"{name}.py"
+        if local.is_file():
+            return local
+        spec = importlib.util.find_spec(f"asrlab_grade.tasks.{name}")
+        return Path(spec.origin) if spec and spec.origin else None
+
+    def load_assignment(self, name: str) -> Assignment:
+        """Import the assignment's task module and return its ``ASSIGNMENT``."""
+        path = self.task_file(name)
+        if path is None:
+            raise CourseError(f"no tasks for assignment '{name}': create "
+                              f"autograder/asrlab_grade/tasks/{name}.py defining ASSIGNMENT")
+        mod_name = f"asrlab_grade_tasks_{name}"
+        spec = importlib.util.spec_from_file_location(mod_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module
+        spec.loader.exec_module(module)
+        assignment = getattr(module, "ASSIGNMENT", None)
+        if not isinstance(assignment, Assignment):
+            raise CourseError(f"{path} must define ASSIGNMENT = Assignment(...)")
+        return assignment
+
+    def release_notebooks(self, name: str) -> List[Path]:
+        nbs = find_release_notebooks(self.release_dir(name))
+        if not nbs:
+            raise CourseError(f"no released notebook in {self.release_dir(name)}; run "
+                              f"`nbgrader generate_assignment {name}` in {self.root}")
+        return nbs
+
+    def assignments(self) -> List[str]:
+        """Released assignments (folders under assignments/ holding a notebook)."""
+        rel = self.root / RELEASE_DIR
+        return sorted(d.name for d in rel.iterdir() if d.is_dir() and find_release_notebooks(d)) \
+            if rel.is_dir() else []
+
+
+@dataclass
+class Submission:
+    """One student's submission: notebooks by release notebook name, plus its folder."""
+
+    student: str
+    folder: Optional[Path]
+    notebooks: dict = field(default_factory=dict)   # release name -> Path or None (missing)
+
+
+def discover(submissions: Path, assignment: str, release_names: List[str]) -> List[Submission]:
+    """Find submissions in nbgrader's ``<student>/<assignment>/`` layout, in
+    ``<student>/`` folders, or as a flat folder of files (one notebook assignments)."""
+    if not submissions.is_dir():
+        raise CourseError(f"submissions folder {submissions} does not exist")
+    found: List[Submission] = []
+    for entry in sorted(submissions.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            folder = entry / assignment if (entry / assignment).is_dir() else entry
+            files = sorted(p for p in folder.iterdir() if p.suffix == ".ipynb" and p.is_file()
+                           and not p.name.startswith("."))
+            sub = Submission(entry.name, folder)
+            for rname in release_names:
+                match = folder / rname
+                if not match.is_file() and len(files) == 1 and len(release_names) == 1:
+                    match = files[0]  # a renamed copy of the only notebook
+                sub.notebooks[rname] = match if match.is_file() else None
+            found.append(sub)
+        elif entry.is_file() and entry.suffix == ".ipynb":
+            if len(release_names) != 1:
+                raise CourseError(f"flat submission folders need a one-notebook assignment; "
+                                  f"{assignment} has {len(release_names)}: use <student>/ folders")
+            found.append(Submission(entry.stem, None, {release_names[0]: entry}))
+    return found
+
+
+def training_files(assignment: Assignment) -> List[str]:
+    """Files a submission must bring besides its notebooks (checkpoints)."""
+    files = [t.checkpoint for t in assignment.tasks if isinstance(t, TrainingTask)]
+    return files + list(assignment.submission_files)

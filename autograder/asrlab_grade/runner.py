@@ -1,0 +1,255 @@
+"""The sandbox child: runs a rebuilt notebook's cells as plain Python, then the graded calls.
+
+Started by :mod:`asrlab_grade.worker` (forked from a warm, preloaded worker) with a job
+folder written by the trusted grader and a pipe to report on. It never decides a grade:
+it reports what student code returned, as typed plain data, one JSON line per event:
+
+    ready, cell_start/cell_error/cell_end, cells_done, call_start, result/call_error,
+    forbidden, done
+
+Cells run with ``exec`` in one namespace, not in an IPython kernel: IPython syntax was
+already translated by the trusted side, and ``get_ipython()`` returns a stand-in whose
+input transformers and event hooks are inert, so a student cannot rewrite later cells.
+"""
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any, Dict, List, Optional
+
+from . import guard, sandbox, wire
+
+# Bytes of printed output kept per stream (the rest is dropped, never an error).
+OUTPUT_TAIL = 4000
+# Frames of a student traceback shown in feedback.
+TRACEBACK_LIMIT = 6
+
+# Captured before student code can rebind them.
+_write, _dumps, _monotonic, _exit = os.write, json.dumps, time.monotonic, os._exit
+
+
+class TailBuffer:
+    """A text stream that keeps only the last ``OUTPUT_TAIL`` characters written to it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.total = 0
+
+    def write(self, s: Any) -> int:
+        s = str(s)
+        self.total += len(s)
+        self.text = (self.text + s)[-OUTPUT_TAIL:]
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError("no file descriptor while grading")
+
+
+class _Inert:
+    """Stand-in for IPython objects: every attribute exists and does nothing."""
+
+    def __init__(self, name: str = "") -> None:
+        self._name = name
+
+    def __getattr__(self, name: str) -> "_Inert":
+        return _Inert(name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def __iter__(self):  # so `ip.input_transformers_cleanup.append(...)` etc. are harmless
+        return iter(())
+
+    def append(self, item: Any) -> None:
+        return None
+
+
+class FakeIPython(_Inert):
+    """``get_ipython()`` inside the sandbox: magics are ignored, except that cell magics
+    that only measure (``%%time``, ``%%capture``) still run their body."""
+
+    def __init__(self, namespace: Dict[str, Any]) -> None:
+        super().__init__("ipython")
+        self._ns = namespace
+
+    def run_cell_magic(self, magic: str, line: str, body: str) -> None:
+        if magic in ("time", "timeit", "capture"):
+            exec(compile(body, "<cell magic>", "exec"), self._ns)
+
+    def run_line_magic(self, magic: str, line: str) -> None:
+        return None
+
+    def system(self, cmd: str) -> None:
+        return None
+
+    def getoutput(self, cmd: str) -> List[str]:
+        return []
+
+
+class Reporter:
+    """Writes events to the pipe (the grader treats anything malformed as a crash)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        fields["ev"] = event
+        data = (_dumps(fields) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            n = _write(self.fd, view)
+            view = view[n:]
+
+
+def _short_traceback(exc: BaseException) -> str:
+    """The student's part of a traceback: frames from the runner itself are dropped."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.endswith(("runner.py", "guard.py"))][-TRACEBACK_LIMIT:]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)[-3000:]
+
+
+def _to_inputs(value: Any) -> Any:
+    """Decoded inputs, with tagged tensors turned back into torch tensors."""
+    if isinstance(value, wire.Tensorish):
+        import torch
+        return torch.from_numpy(value.array.copy())
+    if isinstance(value, list):
+        return [_to_inputs(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_to_inputs(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_inputs(v) for k, v in value.items()}
+    return value
+
+
+def invoke(call_id: str, fn: Any, args: Any, kwargs: Any) -> Any:
+    """Every graded call goes through this frame; the audit hook finds the outermost
+    one to learn which call a forbidden function was reached from."""
+    return fn(*args, **kwargs)
+
+
+INVOKE_CODE = invoke.__code__
+
+
+def _current_call() -> Optional[str]:
+    frame = sys._getframe(1)
+    found = None
+    while frame is not None:
+        if frame.f_code is INVOKE_CODE:
+            found = frame.f_locals.get("call_id")
+        frame = frame.f_back
+    return found
+
+
+def _train_eval(call: Dict[str, Any], ns: Dict[str, Any], inputs: Any) -> Any:
+    import torch
+    path = call["checkpoint"]
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint '{path}' was not submitted; run the training cell, "
+                                "which saves it, and submit the file next to the notebook")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or "config" not in ckpt or "state_dict" not in ckpt:
+        raise ValueError(f"checkpoint '{path}' must be a dict with keys 'config' and "
+                         "'state_dict': torch.save({'config': cfg, 'state_dict': model.state_dict()}, path)")
+    cls = ns.get(call["model_class"])
+    if cls is None:
+        raise NameError(f"class {call['model_class']} is not defined in the notebook")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = cls(**ckpt["config"])
+    model.load_state_dict(ckpt["state_dict"])
+    model.to(device).eval()
+    recipe: Dict[str, Any] = {"__name__": "asrlab_eval"}
+    exec(compile(call["evaluate_source"], "<evaluation recipe>", "exec"), recipe)
+    with torch.no_grad():
+        return recipe["evaluate"](model, inputs, device)
+
+
+def child_main(job_dir: str, out_fd: int) -> None:
+    """Entry point in the forked child. Never returns."""
+    report = Reporter(out_fd)
+    try:
+        with open(os.path.join(job_dir, "job.json")) as f:
+            job = json.load(f)
+        calls = job["calls"]
+        for call in calls:
+            call["inputs"] = wire.decode(call["inputs"])
+        limits = job["limits"]
+        t0 = _monotonic()
+        iso = sandbox.isolate(job["hide"], job["keep"], job["run_root"], job_dir, limits["disk_mb"],
+                              namespaces=job.get("namespaces", True))
+        t1 = _monotonic()
+        scratch = iso["scratch"]
+        unarmed = guard.arm_forbidden(job["forbidden"])
+        t2 = _monotonic()
+        sandbox.drop_privileges(scratch, iso)
+        os.chdir(scratch)
+        os.environ.update(HOME=scratch, TMPDIR=scratch, MPLBACKEND="Agg",
+                          MPLCONFIGDIR=os.path.join(scratch, ".mpl"), OMP_NUM_THREADS="1")
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(1)
+        sandbox.set_limits(limits["notebook_cpu_s"], limits["memory_mb"], limits["disk_mb"])
+        hidden = list(job["hide"]) + ([] if iso["mountns"] else [job["run_root"]])
+
+        def on_forbidden(name: str, report: Reporter = report, current: Any = _current_call) -> None:
+            report("forbidden", name=name, call=current())
+
+        guard.install_audit_hook(scratch, hidden, on_forbidden)
+    except BaseException as e:  # noqa: BLE001 - the grader reports it as a grader error
+        report("setup_error", message=f"{type(e).__name__}: {e}")
+        _exit(3)
+    # Bound locally: a student who rebinds the module's globals cannot reroute calls.
+    _invoke, _encode, _train = invoke, wire.encode, _train_eval
+    report("ready", isolation={k: v for k, v in iso.items() if k != "scratch"}, unarmed=unarmed,
+           setup_s={"isolate": round(t1 - t0, 4), "arm": round(t2 - t1, 4),
+                    "rest": round(_monotonic() - t2, 4)})
+    out, err = TailBuffer(), TailBuffer()
+    sys.stdout, sys.stderr = out, err
+    sys.path.insert(0, scratch)
+    ns: Dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    fake_ipython = FakeIPython(ns)
+    ns["get_ipython"] = lambda: fake_ipython
+    for cell in job["cells"]:
+        report("cell_start", index=cell["index"])
+        try:
+            exec(compile(cell["source"], f"<{cell.get('label', cell['index'])}>", "exec"), ns)
+        except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
+            report("cell_error", index=cell["index"], message=_short_traceback(e))
+        report("cell_end", index=cell["index"])
+    report("cells_done")
+    for call in calls:
+        cid = call["id"]
+        report("call_start", call=cid)
+        t0 = _monotonic()
+        try:
+            inputs = _to_inputs(call["inputs"])
+            if call["kind"] == "train_eval":
+                value = _invoke(cid, _train, (call, ns, inputs), {})
+            else:
+                fn = ns.get(call["fn"])
+                if fn is None or not callable(fn):
+                    raise NameError(f"{call['fn']} is not defined; run its answer cell and check "
+                                    "the name is spelled as in the assignment")
+                args = inputs["args"]
+                if call.get("adapter"):
+                    recipe: Dict[str, Any] = {"__name__": "asrlab_adapter"}
+                    exec(compile(call["adapter"], "<adapter>", "exec"), recipe)
+                    fn, args = recipe["adapt"], (fn, *args)
+                value = _invoke(cid, fn, args, inputs["kwargs"])
+            payload = _encode(value)
+        except BaseException as e:  # noqa: BLE001
+            report("call_error", call=cid, message=_short_traceback(e), seconds=_monotonic() - t0)
+            continue
+        report("result", call=cid, value=payload, seconds=_monotonic() - t0)
+    report("done", stdout=out.text, stderr=err.text, stdout_chars=out.total, stderr_chars=err.total)
+    _exit(0)

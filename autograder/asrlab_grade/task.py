@@ -1,0 +1,194 @@
+"""The task API: how an assignment tells the grader what to call, with what, and how to score it.
+
+An assignment is graded by an instructor-side module, ``asrlab_grade/tasks/<assignment>.py``
+(or ``<course>/autograder/tasks/<assignment>.py``), that defines ``ASSIGNMENT``. Each task is
+tied to one graded test cell of the release notebook by its nbgrader ``grade_id``; the
+cell's ``points`` are the task's maximum. The module holds hidden cases and reference
+computations and never ships to students. See ``autograder/README.md`` for a worked example.
+
+Two task kinds exist:
+
+* :class:`FunctionTask` calls a student function on inputs the trusted process draws from a
+  per-run secret seed and compares each result with the reference it computes itself.
+* :class:`TrainingTask` rebuilds a student's model class from a submitted checkpoint, runs a
+  public evaluation recipe in the sandbox on a hidden test split, and maps the error rate
+  the trusted process computes to points through a band table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .compare import Comparator, Exact
+
+# Defaults chosen for CPU grading on a shared 2-core machine; assignments override them.
+DEFAULT_CALL_TIMEOUT_S = 20.0
+DEFAULT_TRAIN_EVAL_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of a student function: positional and keyword arguments.
+
+    ``name`` is shown to students only when ``hidden`` is False; hidden cases are reported
+    as "hidden case k" with shapes and dtypes of the inputs, never their values.
+    """
+
+    args: Tuple[Any, ...]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    name: str = ""
+    hidden: bool = True
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class FunctionTask:
+    """Grade a student function by calling it on trusted inputs.
+
+    Attributes:
+        grade_id: nbgrader grade_id of the test cell whose points this task awards.
+        call: name of the function in the notebook's namespace, e.g. ``"ctc_forward"``.
+        cases: ``cases(rng) -> [Case, ...]``; ``rng`` is seeded from the run's secret.
+        reference: trusted implementation; ``reference(*case.args, **case.kwargs)``.
+        compare: ``compare(got, expected) -> Verdict`` (see :mod:`asrlab_grade.compare`).
+        forbidden: calls the student may not make in this task: ``"aten::ctc_loss"`` blocks
+            a torch operator however it is reached; ``"package.module.function"`` blocks a
+            Python function (every alias of it). A blocked call scores the task 0.
+        timeout_s: wall-clock limit for each call.
+        cpu_s: CPU-time limit for each call (default: ``timeout_s``).
+        hint: one sentence added to the message of a failing case.
+        adapter: optional public Python source defining ``adapt(target, *args, **kwargs)``,
+            run in the sandbox, for tasks that grade a class or need plain data out of a
+            model: ``target`` is the notebook's ``call`` object, e.g.
+            ``def adapt(Encoder, x): return Encoder(80, 128)(torch.as_tensor(x)).shape``.
+    """
+
+    grade_id: str
+    call: str
+    cases: Callable[[np.random.Generator], Sequence[Case]]
+    reference: Callable[..., Any]
+    compare: Comparator = field(default_factory=Exact)
+    forbidden: Tuple[str, ...] = ()
+    timeout_s: float = DEFAULT_CALL_TIMEOUT_S
+    cpu_s: Optional[float] = None
+    hint: str = ""
+    adapter: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Band:
+    """Scores ``fraction`` of the points when the metric (lower is better) is <= ``max_value``."""
+
+    max_value: float
+    fraction: float
+
+
+@dataclass(frozen=True)
+class TrainingTask:
+    """Grade a model the student trained and saved.
+
+    The notebook saves ``torch.save({"config": {...}, "state_dict": model.state_dict()}, path)``
+    at ``checkpoint`` (relative to the notebook). In grading the cells named in
+    ``skip_cells`` (the training loop) are not run; the sandbox loads the checkpoint with
+    ``torch.load(weights_only=True)``, builds ``model_class(**config)``, loads the weights
+    and runs ``evaluate(model, inputs, device)`` from ``evaluate_source`` (public recipe
+    code, e.g. greedy decoding) on the hidden inputs. The trusted process scores the
+    predictions with ``metric(references, predictions) -> value`` (percent, lower is
+    better) and awards the fraction of the first band the value falls in.
+
+    Attributes:
+        test_split: ``() -> (inputs, references)``, the hidden evaluation data; fixed so
+            that re-grading gives identical scores.
+        bands: ordered from best to worst, e.g. WER <= 35 full marks, <= 40 0.75, ...
+        metric_name: how the value is shown, e.g. ``"WER %"``.
+    """
+
+    grade_id: str
+    checkpoint: str
+    model_class: str
+    evaluate_source: str
+    test_split: Callable[[], Tuple[Any, Any]]
+    metric: Callable[[Any, Any], float]
+    bands: Tuple[Band, ...]
+    skip_cells: Tuple[str, ...] = ()
+    metric_name: str = "error %"
+    forbidden: Tuple[str, ...] = ()
+    timeout_s: float = DEFAULT_TRAIN_EVAL_TIMEOUT_S
+    cpu_s: Optional[float] = None
+
+
+Task = Union[FunctionTask, TrainingTask]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one notebook's sandbox session."""
+
+    notebook_wall_s: float = 600.0   # everything: cells, calls and restarts
+    notebook_cpu_s: int = 900        # RLIMIT_CPU for the sandbox process
+    cell_timeout_s: float = 120.0    # one top-level cell
+    memory_mb: int = 4096            # address space added on top of the preloaded worker
+    disk_mb: int = 512               # size of the scratch tmpfs; RLIMIT_FSIZE per file
+    max_restarts: int = 6            # re-spawns after a crash or timeout before giving up
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Everything the grader knows about one assignment.
+
+    Attributes:
+        name: the nbgrader assignment id (folder name under ``assignments/``).
+        tasks: one task per graded test cell.
+        limits: sandbox limits.
+        preload: modules the warm workers import before forking sandboxes (``"torch"``
+            makes each sandbox start with torch already loaded).
+        submission_files: extra files copied from the submission folder into the sandbox
+            (checkpoints of training tasks are added automatically).
+        visible: folders the sandbox may read besides the Python environment and the
+            ``asrlab`` package (absolute, or relative to the course folder), e.g. a
+            public corpus cache. Never list a folder that holds hidden data.
+    """
+
+    name: str
+    tasks: Tuple[Task, ...]
+    limits: Limits = Limits()
+    preload: Tuple[str, ...] = ("numpy",)
+    submission_files: Tuple[str, ...] = ()
+    visible: Tuple[str, ...] = ()
+
+    def task(self, grade_id: str) -> Optional[Task]:
+        return next((t for t in self.tasks if t.grade_id == grade_id), None)
+
+
+def band_fraction(value: float, bands: Sequence[Band]) -> float:
+    """Fraction of the points for a metric value (NaN scores nothing)."""
+    if not np.isfinite(value):
+        return 0.0
+    for band in bands:
+        if value <= band.max_value:
+            return band.fraction
+    return 0.0
+
+
+def error_rate_percent(references: Sequence[Any], predictions: Sequence[Any]) -> float:
+    """Percentage of predictions that differ from their reference (classification error)."""
+    if len(predictions) != len(references):
+        return float("nan")
+    wrong = sum(1 for r, p in zip(references, predictions) if r != p)
+    return 100.0 * wrong / max(1, len(references))
+
+
+def asrlab_metric(name: str) -> Callable[[Sequence[str], Sequence[str]], float]:
+    """``"cer"`` or ``"wer"`` from ``asrlab.metrics`` as percent, imported only when used."""
+
+    def metric(references: Sequence[str], predictions: Sequence[str]) -> float:
+        from importlib import import_module
+        fn = getattr(import_module("asrlab.metrics"), name)
+        if len(predictions) != len(references) or not all(type(p) is str for p in predictions):
+            return float("nan")
+        return 100.0 * float(fn(list(references), list(predictions)))
+
+    metric.__name__ = name
+    return metric

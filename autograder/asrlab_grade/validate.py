@@ -1,0 +1,97 @@
+"""``asrlab-grade validate``: every assignment is gradeable, and lint of its notebooks.
+
+For each assignment the solution notebook must earn full marks and the blank release
+must earn 0, both without a grader error. The lint checks that source notebooks are
+stored without outputs, that grade ids are unique and each graded test cell has exactly
+one task, and that the release leaks no solution or hidden test.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from .autograde import grade_all, make_context
+from .course import Course, Submission
+from .notebook import cell_source, graded_cells, is_answer, nbgrader_meta, read_notebook
+from .task import TrainingTask
+
+# Text that must never appear in a released notebook.
+LEAK_MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "### END SOLUTION")
+
+
+def lint(course: Course, name: str) -> List[str]:
+    """Problems found in the assignment's notebooks and task module (empty when clean)."""
+    problems: List[str] = []
+    assignment = course.load_assignment(name)
+    task_ids = [t.grade_id for t in assignment.tasks]
+    for dup in {g for g in task_ids if task_ids.count(g) > 1}:
+        problems.append(f"{name}: task grade_id {dup} is defined twice")
+    cell_ids: List[str] = []
+    for rel in course.release_notebooks(name):
+        nb = read_notebook(rel)
+        ids = [str(nbgrader_meta(c).get("grade_id")) for c in nb["cells"] if nbgrader_meta(c)]
+        for dup in {g for g in ids if ids.count(g) > 1}:
+            problems.append(f"{rel.name}: grade_id {dup} used by several cells")
+        for gid, pts in graded_cells(nb):
+            cell_ids.append(gid)
+            if pts <= 0:
+                problems.append(f"{rel.name}: test cell {gid} has no points")
+        for c in nb["cells"]:
+            if any(m in cell_source(c) for m in LEAK_MARKERS):
+                problems.append(f"{rel.name}: released cell {nbgrader_meta(c).get('grade_id')} contains "
+                                "solution or hidden-test markers: regenerate with nbgrader generate_assignment")
+        src = course.source_dir(name) / rel.name
+        if not src.is_file():
+            problems.append(f"{rel.name}: no source notebook {src}")
+            continue
+        snb = read_notebook(src)
+        for c in snb["cells"]:
+            if c.get("outputs") or c.get("execution_count"):
+                problems.append(f"{src.name}: cell {nbgrader_meta(c).get('grade_id', '?')} has outputs; "
+                                "clear them (jupyter nbconvert --clear-output --inplace)")
+                break
+        for c in snb["cells"]:
+            if is_answer(c) and "BEGIN SOLUTION" not in cell_source(c):
+                problems.append(f"{src.name}: answer cell {nbgrader_meta(c).get('grade_id')} has no "
+                                "### BEGIN SOLUTION region")
+        if [g for g, _ in graded_cells(snb)] != [g for g, _ in graded_cells(nb)]:
+            problems.append(f"{rel.name}: test cells differ from the source; run nbgrader generate_assignment {name}")
+    for gid in cell_ids:
+        if gid not in task_ids:
+            problems.append(f"{name}: test cell {gid} has no task in the task module")
+    for gid in task_ids:
+        if gid not in cell_ids:
+            problems.append(f"{name}: task {gid} has no graded test cell in the release")
+    return problems
+
+
+def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2,
+             progress: bool = False) -> List[str]:
+    """Lint and grade solution and blank release of each assignment; returns problems."""
+    problems: List[str] = []
+    for name in names or course.assignments():
+        try:
+            found = lint(course, name)
+        except Exception as e:  # noqa: BLE001 - report and go on with the next assignment
+            problems.append(f"{name}: {type(e).__name__}: {e}")
+            continue
+        problems += found
+        assignment = course.load_assignment(name)
+        release = course.release_notebooks(name)
+        src_dir = course.source_dir(name)
+        ckpts = [t.checkpoint for t in assignment.tasks if isinstance(t, TrainingTask)]
+        have_ckpts = all((src_dir / c).is_file() for c in ckpts)
+        ctx = make_context(course, name, run_training=not have_ckpts)
+        subs = [Submission("solution", src_dir, {p.name: src_dir / p.name for p in release}),
+                Submission("blank", None, {p.name: p for p in release})]
+        sol, blank = grade_all(ctx, subs, workers=workers, progress=progress)
+        if sol.get("error") or sol["score"] != sol["max_score"]:
+            lost = [f"{t['grade_id']}: {t['messages'][:1]}" for nb in sol["notebooks"]
+                    for t in nb["tasks"] if t["points"] != t["max_points"]]
+            problems.append(f"{name}: the solution scores {sol['score']:g}/{sol['max_score']:g} "
+                            f"({sol.get('error') or '; '.join(lost)})")
+        if blank.get("error") or blank["score"] != 0:
+            problems.append(f"{name}: the blank release scores {blank['score']:g} "
+                            f"({blank.get('error') or 'expected 0'})")
+        print(f"{name}: solution {sol['score']:g}/{sol['max_score']:g}, blank {blank['score']:g}/"
+              f"{blank['max_score']:g}, isolation {sol['notebooks'][0].get('isolation') if sol['notebooks'] else '-'}")
+    return problems

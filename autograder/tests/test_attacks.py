@@ -1,0 +1,219 @@
+"""The attack suite: adversarial submissions graded in one run, each with its expected outcome.
+
+Every attack targets some tasks; those must score 0 (or the stated partial score), the
+other tasks must keep their full marks, and the run must go on for everyone.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import pickle
+import re
+import socket
+import threading
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import pytest
+
+from conftest import ATTACKS, grade_id, run_autograde, submit, task_messages, task_points, with_answers
+
+FULL = {"test_softmax": 2.0, "test_best_path": 2.0, "test_model": 2.0}
+
+
+def parse_attack(text: str) -> Tuple[Dict[str, str], Dict[str, List[str]], Dict[str, str]]:
+    """(expected scores, expected message fragments, answer sources) of an attack file."""
+    expect = dict(kv.split("=") for kv in re.search(r"^# expect: (.*)$", text, re.M).group(1).split())
+    messages: Dict[str, List[str]] = {}
+    for gid, frag in re.findall(r"^# message: (\w+)=(.*)$", text, re.M):
+        messages.setdefault(gid, []).append(frag.strip())
+    answers = {}
+    for block in re.split(r"^# %% ", text, flags=re.M)[1:]:
+        name, _, body = block.partition("\n")
+        answers[name.strip()] = body
+    return expect, messages, answers
+
+
+class _Listener:
+    """A local TCP server: the network attack must not reach it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.hits = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.hits += 1
+            conn.close()
+
+
+class _Evil:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture(scope="module")
+def attack_run(tmp_path_factory, course, student_nb, release_nb, checkpoint):
+    base = tmp_path_factory.mktemp("attacks")
+    subs, out = base / "submitted", base / "out"
+    marker = base / "marker"
+    listener = _Listener()
+    fill = {"__COURSE__": str(course), "__SUBS__": str(subs), "__OUT__": str(out),
+            "__MARKER__": str(marker), "__PORT__": str(listener.port)}
+    expected: Dict[str, Tuple[Dict[str, str], Dict[str, List[str]]]] = {}
+    for path in sorted(ATTACKS.glob("*.py")):
+        text = path.read_text()
+        for k, v in fill.items():
+            text = text.replace(k, v)
+        expect, messages, answers = parse_attack(text)
+        submit(subs, path.stem, with_answers(student_nb, answers), checkpoint)
+        expected[path.stem] = (expect, messages)
+
+    full = {"test_softmax": "full", "test_best_path": "full", "test_model": "full"}
+    zero = {k: "0" for k in full}
+    submit(subs, "victim", student_nb, checkpoint)
+    expected["victim"] = (full, {})
+    # Test cells deleted, or edited to pass and to claim more points.
+    nb = copy.deepcopy(student_nb)
+    nb["cells"] = [c for c in nb["cells"] if not grade_id(c) or not grade_id(c).startswith("test_")]
+    submit(subs, "deleted_tests", nb, checkpoint)
+    expected["deleted_tests"] = (full, {})
+    nb = copy.deepcopy(student_nb)
+    for c in nb["cells"]:
+        if (grade_id(c) or "").startswith("test_"):
+            c["source"] = "pass"
+            c["metadata"]["nbgrader"]["points"] = 100
+    submit(subs, "edited_tests", nb, checkpoint)
+    expected["edited_tests"] = (full, {})
+    # Metadata stripped by an editor, and cells shuffled.
+    nb = copy.deepcopy(student_nb)
+    for c in nb["cells"]:
+        c["metadata"] = {}
+    submit(subs, "stripped_metadata", nb, checkpoint)
+    expected["stripped_metadata"] = (full, {})
+    nb = copy.deepcopy(student_nb)
+    nb["cells"] = nb["cells"][::-1]
+    submit(subs, "reordered_cells", nb, checkpoint)
+    expected["reordered_cells"] = (full, {})
+    # Broken files.
+    for name, raw, msg in [("corrupt_json", b'{"cells": [', "not valid notebook JSON"),
+                           ("empty_file", b"", "is empty"),
+                           ("not_a_notebook", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not a notebook"),
+                           ("json_not_notebook", b"[1, 2, 3]", "not a Jupyter notebook")]:
+        submit(subs, name, None, raw=raw)
+        expected[name] = (zero, {k: [msg] for k in zero})
+    # Checkpoints: missing, and a pickle that would run a command when unpickled.
+    submit(subs, "missing_checkpoint", student_nb)
+    expected["missing_checkpoint"] = (dict(full, test_model="0"), {"test_model": ["was not submitted"]})
+    folder = submit(subs, "evil_checkpoint", student_nb)
+    (folder / "demo_model.pt").write_bytes(pickle.dumps(_Evil(str(marker))))
+    expected["evil_checkpoint"] = (dict(full, test_model="0"), {"test_model": ["could not be evaluated"]})
+
+    # Symbolic links to the solution notebook and to a file outside the submission.
+    folder = subs / "symlinks" / "demo"
+    folder.mkdir(parents=True)
+    (folder / "demo.ipynb").symlink_to(course / "solutions" / "demo" / "demo.ipynb")
+    (folder / "demo_model.pt").symlink_to(checkpoint)
+    expected["symlinks"] = (zero, {"test_softmax": ["symbolic link"]})
+
+    results = run_autograde(course, subs, out)
+    return results, expected, marker, listener, out
+
+
+def _expected_points(spec: str, max_points: float) -> float:
+    return max_points if spec == "full" else float(spec)
+
+
+def _names() -> List[str]:
+    return sorted([p.stem for p in ATTACKS.glob("*.py")] + [
+        "victim", "deleted_tests", "edited_tests", "stripped_metadata", "reordered_cells",
+        "corrupt_json", "empty_file", "not_a_notebook", "json_not_notebook",
+        "missing_checkpoint", "evil_checkpoint", "symlinks"])
+
+
+@pytest.mark.parametrize("name", _names())
+def test_attack_outcome(attack_run, name: str) -> None:
+    results, expected, _, _, _ = attack_run
+    assert name in results, f"{name} was not graded (the run must go on for every submission)"
+    r = results[name]
+    assert not r.get("grader_error"), r.get("error")
+    assert r["max_score"] == 6.0, "the points come from the release, never from the submission"
+    expect, messages = expected[name]
+    points, msgs = task_points(r), task_messages(r)
+    for gid, spec in expect.items():
+        want = _expected_points(spec, FULL[gid])
+        assert points.get(gid) == pytest.approx(want), \
+            f"{name}: {gid} scored {points.get(gid)}, expected {want}; messages: {msgs.get(gid)}\nnotes: {r['notebooks'][0]['notes'] if r['notebooks'] else r.get('error')}"
+    for gid, frags in messages.items():
+        for frag in frags:
+            text = msgs.get(gid, "") + (r.get("error") or "")
+            assert frag in text, f"{name}: message of {gid} lacks {frag!r}: {text[:500]}"
+
+
+def test_no_side_effects(attack_run) -> None:
+    results, _, marker, listener, out = attack_run
+    assert not marker.exists(), "a sandbox wrote outside its scratch folder"
+    assert not Path("/tmp/asrlab-attack-owned").exists()
+    assert listener.hits == 0, "a sandbox reached the network"
+    rows = (out / "grades.csv").read_text().splitlines()
+    assert not any("attacker" in row for row in rows)
+    assert len(rows) == 1 + len(results)
+
+
+def test_sandbox_isolation_reported(attack_run) -> None:
+    """Namespaces and the privilege drop are in force where the OS allows them (root here)."""
+    results, *_ = attack_run
+    iso = results["victim"]["notebooks"][0]["isolation"]
+    if os.geteuid() == 0:
+        assert iso == {"netns": True, "mountns": True, "user": 65534}
+    else:
+        assert "netns" in iso
+
+
+def test_feedback_never_shows_hidden_inputs(attack_run) -> None:
+    results, _, _, _, out = attack_run
+    fb = (out / "feedback" / "nan_overflow" / "demo.md").read_text()
+    assert "hidden case" in fb and "float64[4, 7]" in fb, "shapes and dtypes are shown"
+    assert "tracing softmax" not in (out / "feedback" / "print_flood" / "demo.md").read_text()
+    html = (out / "feedback" / "always_equal" / "demo.html").read_text()
+    assert "<pre>" in html and "test_softmax" in html
+
+
+AUDIT_LAYER_ATTACKS = ("read_secrets", "write_files", "network", "fork_bomb", "tamper_grader",
+                       "forbidden_aliases", "exits")
+
+
+def test_audit_hook_alone_stops_the_attacks(tmp_path, course, student_nb, checkpoint):
+    """Without namespaces (systems that refuse them) the audit hook still holds the line."""
+    subs, out, marker = tmp_path / "submitted", tmp_path / "out", tmp_path / "marker"
+    listener = _Listener()
+    fill = {"__COURSE__": str(course), "__SUBS__": str(subs), "__OUT__": str(out),
+            "__MARKER__": str(marker), "__PORT__": str(listener.port)}
+    expected = {}
+    for name in AUDIT_LAYER_ATTACKS:
+        text = (ATTACKS / f"{name}.py").read_text()
+        for k, v in fill.items():
+            text = text.replace(k, v)
+        expect, _, answers = parse_attack(text)
+        submit(subs, name, with_answers(student_nb, answers), checkpoint)
+        expected[name] = expect
+    submit(subs, "victim", student_nb, checkpoint)
+    results = run_autograde(course, subs, out, "--no-namespaces")
+    for name, expect in expected.items():
+        r = results[name]
+        assert r["notebooks"][0]["isolation"]["mountns"] is False
+        points, msgs = task_points(r), task_messages(r)
+        for gid, spec in expect.items():
+            assert points[gid] == pytest.approx(_expected_points(spec, FULL[gid])), f"{name}/{gid}: {msgs[gid]}"
+    assert not marker.exists() and listener.hits == 0
