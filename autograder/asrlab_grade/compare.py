@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
-from asrlab.checks import mismatch
+from asrlab.checks import describe, mismatch
 
 from .wire import Tensorish
 
@@ -40,13 +40,7 @@ Comparator = Callable[[Any, Any], Verdict]
 def _describe(x: Any) -> str:
     if isinstance(x, Tensorish):
         return f"torch tensor {x.torch_dtype}{list(x.array.shape)}"
-    if isinstance(x, np.ndarray):
-        return f"ndarray {x.dtype}{list(x.shape)}"
-    if isinstance(x, np.generic):
-        return f"numpy scalar {x.dtype}"
-    if isinstance(x, (list, tuple)):
-        return f"{type(x).__name__} of length {len(x)}"
-    return type(x).__name__
+    return describe(x)
 
 
 def _dtype_ok(got: np.dtype, want: np.dtype, rule: str) -> bool:
