@@ -142,14 +142,20 @@ _WRITE_PATH_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
-def install_audit_hook(scratch: str, hidden: Sequence[str], on_forbidden: Callable[[str], None]) -> None:
+def install_audit_hook(scratch: str, hidden: Sequence[str], on_forbidden: Callable[[str], None],
+                       keep: Sequence[str] = ()) -> None:
     """Install the sandbox's audit hook; it stays for the life of the process.
+
+    Reads under ``hidden`` are refused except inside ``keep`` (the Python environment and the
+    asrlab library, which may live inside the course folder), mirroring what the mount step
+    leaves visible; the more specific of the two prefixes wins, so a hidden folder inside a
+    kept one stays hidden.
 
     Everything the hook uses is bound in its closure now: student code that later
     rebinds builtins (``any``, ``isinstance``) or this module's globals changes nothing.
     """
     realpath, fspath = os.path.realpath, os.fsdecode
-    isinstance_, str_, int_, len_ = isinstance, str, int, len
+    isinstance_, str_, int_, len_, max_ = isinstance, str, int, len, max
     denied_error, forbidden_error = PermissionError, ForbiddenCallError
     deny = dict(_DENY)
     write_events = frozenset(_WRITE_PATH_EVENTS)
@@ -157,6 +163,7 @@ def install_audit_hook(scratch: str, hidden: Sequence[str], on_forbidden: Callab
     scratch = realpath(scratch)
     scratch_slash = scratch + "/"
     hidden_prefixes = tuple(realpath(h).rstrip("/") + "/" for h in hidden)
+    keep_prefixes = tuple(realpath(k).rstrip("/") + "/" for k in keep)
     own_proc = f"/proc/{os.getpid()}/"
     busy = [False]
 
@@ -171,7 +178,10 @@ def install_audit_hook(scratch: str, hidden: Sequence[str], on_forbidden: Callab
     def readable(p: str) -> bool:
         q = p + "/"
         if q.startswith(hidden_prefixes) and not q.startswith(scratch_slash):
-            return False
+            hidden_depth = max_([len_(h) for h in hidden_prefixes if q.startswith(h)])
+            kept_depth = max_([len_(k) for k in keep_prefixes if q.startswith(k)], default=0)
+            if kept_depth <= hidden_depth:
+                return False
         return not (p.startswith("/proc/") and p[6:7].isdigit() and not p.startswith(own_proc))
 
     def writable(p: str) -> bool:

@@ -204,7 +204,9 @@ def child_main(job_dir: str, out_fd: int) -> None:
         def on_forbidden(name: str, report: Reporter = report, current: Any = _current_call) -> None:
             report("forbidden", name=name, call=current())
 
-        guard.install_audit_hook(scratch, hidden, on_forbidden)
+        # run_root holds every job's folder: never re-open it through the keep list
+        guard.install_audit_hook(scratch, hidden, on_forbidden,
+                                 keep=[k for k in job["keep"] if k != job["run_root"]])
     except BaseException as e:  # noqa: BLE001 - the grader reports it as a grader error
         report("setup_error", message=f"{type(e).__name__}: {e}")
         _exit(3)
