@@ -32,3 +32,15 @@ def synth_hvb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("synth") / "hvb"
     make_hvb(root, progress=False, **TINY_HVB)
     return root
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test with one intra-op torch thread: on an oversubscribed 2-core machine two threads
+    are ~10x slower than one for the small tensors of the training tests."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -14,13 +14,7 @@ VOCAB = 29
 BLANK = 28
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The shared test machine is oversubscribed; one intra-op thread is ~10x faster than two there."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_ctc(encoder: str = "bilstm", subsampling: int = 1) -> CTCModel:

@@ -22,13 +22,7 @@ NUM_ITEMS = 8
 BATCH = 4
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The shared test machine is oversubscribed; one intra-op thread is ~10x faster than two there."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class TinySet(torch.utils.data.Dataset):

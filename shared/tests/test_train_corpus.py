@@ -13,12 +13,7 @@ from asrlab.train import FeatureFrontend, TrainConfig, Trainer, make_loader
 MAX_SECONDS = 20.0  # padded audio per batch: a few utterances of the tiny corpus
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_librispeech_bucketed_training_step_and_evaluation(synth_librispeech) -> None:
