@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from asrlab.decoding.inputs import DecodingInputError, check_batch, check_symbols, to_numpy_scores
+from asrlab.validation import resolve_blank
 
 
 def ctc_greedy_ids(
@@ -39,22 +40,13 @@ def ctc_greedy_ids(
     """
     scores_np, lens = check_batch(to_numpy_scores(scores, "scores"), lengths, None, "scores")
     num_classes = scores_np.shape[-1]
-    blank = _resolve_index(blank, num_classes, "blank")
+    blank = resolve_blank(blank, num_classes, f"the C={num_classes} classes of scores", DecodingInputError)
     best = scores_np.argmax(-1)  # (B, T)
     # A frame starts a new token when it differs from the previous frame and is not blank.
     changed = np.ones_like(best, dtype=bool)  # (B, T)
     changed[:, 1:] = best[:, 1:] != best[:, :-1]
     keep = changed & (best != blank)  # (B, T)
     return [best[b, :length][keep[b, :length]].tolist() for b, length in enumerate(lens)]
-
-
-def _resolve_index(index: int, size: int, name: str) -> int:
-    if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-        raise TypeError(f"{name} must be an int, got {type(index).__name__}")
-    resolved = index + size if index < 0 else index
-    if not 0 <= resolved < size:
-        raise DecodingInputError(f"{name}={index} is out of range for C={size} classes")
-    return int(resolved)
 
 
 class GreedyCTCDecoder:
