@@ -16,6 +16,7 @@ from pathlib import Path
 
 DEFAULT_OUT = Path("data")
 DEFAULT_LIBRISPEECH_HOURS = 2.0
+DEFAULT_HVB_HOURS = 1.0
 DEFAULT_BASELINE_SPLIT = "test-clean"
 
 
@@ -23,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the corpora go (default: ./data)")
     parser.add_argument("--hours", type=float, default=DEFAULT_LIBRISPEECH_HOURS,
                         help=f"LibriSpeech-style hours (default: {DEFAULT_LIBRISPEECH_HOURS})")
+    parser.add_argument("--hvb-hours", type=float, default=DEFAULT_HVB_HOURS,
+                        help=f"HarperValleyBank-style hours (default: {DEFAULT_HVB_HOURS})")
     parser.add_argument("--seed", type=int, default=0, help="generator seed (default: 0)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     parser.add_argument("--baseline-limit", type=int, default=None,
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"== LibriSpeech-style corpus: {libri_root}")
     print(make_librispeech(libri_root, hours=args.hours, seed=args.seed, workers=args.workers))
     print(f"\n== HarperValleyBank-style corpus: {hvb_root}")
-    print(make_hvb(hvb_root, seed=args.seed, workers=args.workers))
+    print(make_hvb(hvb_root, hours=args.hvb_hours, seed=args.seed, workers=args.workers))
     if args.no_baseline:
         return 0
 
