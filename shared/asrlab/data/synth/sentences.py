@@ -21,6 +21,7 @@ import numpy as np
 from asrlab.data.synth.lexicon import (
     MODALS, NUMBERS, POSSESSIVES, PREPOSITIONS, PRONOUNS, TIMES, VOWELS, Lexicon, load_lexicon,
 )  # fmt: skip
+from asrlab.text.normalize import normalize_transcript as course_normalize
 
 # Slots: S subject, O object, P place phrase ("into the dark forest"), T time noun, A adjective,
 # D adverb, N name, Vt/Vi past tense, Bt/Bi base form, M modal, Q plural noun phrase, R person noun.
@@ -57,13 +58,12 @@ TEMPLATES = (
 TWO_SENTENCE_PROB = 0.3  # LibriSpeech segments often span two sentences
 ADJ_PROB = 0.45  # how often a noun phrase gets an adjective
 _SLOT = re.compile(r"\{(\w+?)(\d?)\}")
-_NOT_TRANSCRIPT = re.compile(r"[^a-z' ]+")
 
 
 def normalize_transcript(text: str) -> str:
-    """LibriSpeech-style transcript: UPPER CASE letters, apostrophes, single spaces."""
-    cleaned = _NOT_TRANSCRIPT.sub(" ", text.lower().replace("-", " "))
-    return " ".join(cleaned.split()).upper()
+    """LibriSpeech-style transcript: the course normalization
+    (:func:`asrlab.text.normalize.normalize_transcript`) in UPPER CASE."""
+    return course_normalize(text).upper()
 
 
 class BookSentences:
