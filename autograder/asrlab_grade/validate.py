@@ -7,6 +7,10 @@ one task, and that the release leaks no solution or hidden test.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
+import time
+from pathlib import Path
 from typing import List, Optional
 
 from .autograde import grade_all, make_context
@@ -64,6 +68,39 @@ def lint(course: Course, name: str) -> List[str]:
     return problems
 
 
+# Training cells of a solution run for minutes under the reduced (ci) budget; a cell past this is a bug.
+SOLUTION_CELL_TIMEOUT_S = 1800
+
+
+def execute_solution(src_dir: Path, workdir: Path, notebooks: List[str]) -> List[str]:
+    """Run the solution notebooks top to bottom in ``workdir`` (a copy of ``src_dir``) with a Jupyter
+    kernel, so that training cells write the checkpoints that training tasks grade.
+
+    The solution is the instructor's own code, so it runs outside the sandbox (the corpus
+    synthesizer needs ctypes, which the sandbox refuses). Returns problems (empty when every
+    cell ran); the executed notebooks are written back into ``workdir``.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    shutil.copytree(src_dir, workdir, dirs_exist_ok=True)
+    problems = []
+    for name in notebooks:
+        path = workdir / name
+        nb = nbformat.read(path, as_version=4)
+        t0 = time.monotonic()
+        try:
+            NotebookClient(nb, timeout=SOLUTION_CELL_TIMEOUT_S, kernel_name="python3",
+                           resources={"metadata": {"path": str(workdir)}}).execute()
+        except CellExecutionError as e:
+            problems.append(f"{name}: the solution notebook failed: {str(e).strip().splitlines()[-1][:300]}")
+        finally:
+            nbformat.write(nb, path)
+        print(f"{name}: solution executed in {time.monotonic() - t0:.0f} s")
+    return problems
+
+
 def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2,
              progress: bool = False) -> List[str]:
     """Lint and grade solution and blank release of each assignment; returns problems."""
@@ -79,11 +116,18 @@ def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2
         release = course.release_notebooks(name)
         src_dir = course.source_dir(name)
         ckpts = [t.checkpoint for t in assignment.tasks if isinstance(t, TrainingTask)]
-        have_ckpts = all((src_dir / c).is_file() for c in ckpts)
-        ctx = make_context(course, name, run_training=not have_ckpts)
-        subs = [Submission("solution", src_dir, {p.name: src_dir / p.name for p in release}),
-                Submission("blank", None, {p.name: p for p in release})]
-        sol, blank = grade_all(ctx, subs, workers=workers, progress=progress)
+        with tempfile.TemporaryDirectory(prefix=f"asrlab-validate-{name}-") as tmp:
+            sol_dir = src_dir
+            if ckpts and not all((src_dir / c).is_file() for c in ckpts):
+                sol_dir = Path(tmp) / name  # train the solution's models for real, then grade them
+                failed = execute_solution(src_dir, sol_dir, [p.name for p in release])
+                problems += failed
+                if failed:
+                    continue
+            ctx = make_context(course, name)
+            subs = [Submission("solution", sol_dir, {p.name: sol_dir / p.name for p in release}),
+                    Submission("blank", None, {p.name: p for p in release})]
+            sol, blank = grade_all(ctx, subs, workers=workers, progress=progress)
         if sol.get("error") or sol["score"] != sol["max_score"]:
             lost = [f"{t['grade_id']}: {t['messages'][:1]}" for nb in sol["notebooks"]
                     for t in nb["tasks"] if t["points"] != t["max_points"]]

@@ -25,6 +25,7 @@ import numpy as np
 from asrlab import audio
 from asrlab.data.synth import writers
 from asrlab.data.synth.banking import BankingDialogs
+from asrlab.data.synth.lexicon import load_lexicon
 from asrlab.data.synth.render import Rendered, RenderJob, render_chunks
 from asrlab.data.synth.sentences import BookSentences, normalize_transcript
 from asrlab.data.synth.speakers import Speaker, sample_speakers
@@ -165,6 +166,7 @@ def make_librispeech(
     workers: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    words_per_list: int | None = None,
 ) -> CorpusSummary:
     """Write a LibriSpeech-style corpus of about ``hours`` hours of 16 kHz read speech.
 
@@ -179,10 +181,14 @@ def make_librispeech(
     workers : rendering processes (default: all cores); does not change the output.
     progress : show a progress bar.
     overwrite : replace a corpus made with other parameters (or write into a non-empty directory).
+    words_per_list : keep only this many entries of each open word list (a vocabulary of about
+        ``10 * words_per_list`` words plus the closed classes); None keeps the full lexicon.
     """
     _check_args(hours, seed, workers)
     root = Path(out).expanduser()
     params = _json_params(hours=float(hours), seed=seed)
+    if words_per_list is not None:  # recorded only when used, so full-lexicon manifests stay as they were
+        params["words_per_list"] = words_per_list
     done = _start(root, "librispeech", params, LIBRISPEECH_SPLITS, overwrite)
     if done is not None:
         return done
@@ -191,7 +197,8 @@ def make_librispeech(
     counts = _speaker_counts(hours)
     speakers = sample_speakers(sum(counts.values()), speaker_rng)
     chapter_pool = iter(speaker_rng.choice(np.arange(*CHAPTER_ID_RANGE), size=10 * len(speakers), replace=False))
-    sentences = BookSentences(text_rng)
+    lexicon = load_lexicon() if words_per_list is None else load_lexicon().head(words_per_list)
+    sentences = BookSentences(text_rng, lexicon)
 
     planned: list[_BookUtterance] = []
     jobs: list[RenderJob] = []

@@ -87,6 +87,17 @@ class Lexicon:
     adverbs: tuple[str, ...]
     names: tuple[str, ...]
 
+    def head(self, n: int) -> "Lexicon":
+        """The first ``n`` entries of every open word list: a small-vocabulary world (about 10 n words).
+
+        Small worlds let a model learn the spelling of every word in minutes on a CPU, which
+        is what reduced (CI) training budgets need; the closed classes stay complete.
+        """
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive number of entries per word list, got {n!r}")
+        return Lexicon(self.people[:n], self.things[:n], self.places[:n], self.transitive[:n],
+                       self.intransitive[:n], self.adjectives[:n], self.adverbs[:n], self.names[:n])
+
     def vocabulary(self) -> set[str]:
         """Every word the book-sentence generator can produce."""
         words: set[str] = set()

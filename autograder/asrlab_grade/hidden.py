@@ -1,0 +1,72 @@
+"""Hidden evaluation data for training tasks (trusted side only; never imported in a sandbox).
+
+Usage (in a task module)::
+
+    from asrlab_grade.hidden import librispeech_test, hvb_test
+
+    def load_hidden_split():
+        waveforms, transcripts = librispeech_test("test-clean")
+        return waveforms, transcripts            # TrainingTask.test_split
+
+The hidden corpora are the course corpora (:mod:`asrlab.course`, same profile as the current
+``ASRLAB_BUDGET``) made with another seed, so they hold sentences and speakers no student has
+seen, yet come from the distribution the students trained on. They are made once per machine
+under ``$ASRLAB_GRADE_CACHE`` (default ``~/.cache/asrlab-grade``), a folder the sandbox cannot
+read. Set ``ASRLAB_GRADE_HIDDEN_SEED`` to give a class its own test set.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+HIDDEN_SEED_ENV = "ASRLAB_GRADE_HIDDEN_SEED"
+DEFAULT_HIDDEN_SEED = 7919
+CACHE_ENV = "ASRLAB_GRADE_CACHE"
+DEFAULT_CACHE = Path("~/.cache/asrlab-grade")
+
+
+def hidden_seed() -> int:
+    value = os.environ.get(HIDDEN_SEED_ENV, str(DEFAULT_HIDDEN_SEED))
+    try:
+        seed = int(value)
+    except ValueError:
+        raise ValueError(f"{HIDDEN_SEED_ENV}={value!r} must be a non-negative integer") from None
+    if seed <= 0:  # 0 is the public course corpus
+        raise ValueError(f"{HIDDEN_SEED_ENV}={seed} must be a positive integer other than the course seed 0")
+    return seed
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
+
+
+def librispeech_root() -> Path:
+    """Root of the hidden LibriSpeech-style corpus for the current budget (made on first use)."""
+    from asrlab import course
+
+    seed, name = hidden_seed(), course.budget()
+    return course.librispeech(seed=seed, root=cache_dir() / f"synth-libri-{name}-{seed}", progress=False)
+
+
+def hvb_root() -> Path:
+    """Root of the hidden HarperValleyBank-style corpus for the current budget (made on first use)."""
+    from asrlab import course
+
+    seed, name = hidden_seed(), course.budget()
+    return course.hvb(seed=seed, root=cache_dir() / f"synth-hvb-{name}-{seed}", progress=False)
+
+
+def librispeech_test(split: str = "test-clean", limit: int | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """Waveforms (float32, 16 kHz, one array per utterance) and lower-case transcripts of a hidden split."""
+    from asrlab.data import LibriSpeech
+
+    dataset = LibriSpeech(librispeech_root(), split)
+    count = len(dataset) if limit is None else min(limit, len(dataset))
+    waveforms, texts = [], []
+    for i in range(count):
+        item = dataset[i]
+        waveforms.append(np.asarray(item["waveform"], dtype=np.float32).reshape(-1))
+        texts.append(str(item["text"]).lower())
+    return waveforms, texts

@@ -1,0 +1,106 @@
+"""Course settings the notebooks share: the training budget and the course corpora.
+
+Usage::
+
+    from asrlab import course
+    course.budget()                    # "full" (default: Colab, a GPU) or "ci" (ASRLAB_BUDGET=ci: short CPU runs)
+    course.pick(full=30, ci=8)         # one hyper-parameter per budget, e.g. epochs
+    root = course.librispeech()        # the course's synthetic LibriSpeech-style corpus, made once (seconds)
+    root = course.hvb()                # the HarperValleyBank-style one
+
+A corpus is made the first time it is asked for, under ``$ASRLAB_DATA`` (default
+``~/.cache/asrlab/data``), and reused afterwards: generation is deterministic and records its
+parameters, so every notebook of the course (and the grader) sees the same audio. To train on
+real data instead, point ``ASRLAB_LIBRISPEECH`` / ``ASRLAB_HVB`` at a corpus in the same layout
+(``asrlab data fetch`` downloads LibriSpeech).
+
+The ``ci`` budget is a reduced but real course: a smaller corpus with a smaller vocabulary
+(``words_per_list``), on which the solution models reach the grading thresholds in minutes on
+two CPU cores. The grader builds its hidden test split with the same profile and another seed.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+BUDGETS = ("full", "ci")
+BUDGET_ENV = "ASRLAB_BUDGET"
+DATA_ENV = "ASRLAB_DATA"
+REAL_DATA_ENV = {"librispeech": "ASRLAB_LIBRISPEECH", "hvb": "ASRLAB_HVB"}
+DEFAULT_DATA_DIR = Path("~/.cache/asrlab/data")
+COURSE_SEED = 0  # the public corpus; the grader's hidden split uses another seed
+
+# Corpus parameters per budget (keyword arguments of asrlab.data.synth.make_librispeech / make_hvb).
+LIBRISPEECH_PROFILES: dict[str, dict[str, Any]] = {
+    "full": {"hours": 2.0},
+    "ci": {"hours": 1.0, "words_per_list": 10},
+}
+HVB_PROFILES: dict[str, dict[str, Any]] = {
+    "full": {"hours": 1.0},
+    "ci": {"hours": 0.5},
+}
+
+T = TypeVar("T")
+
+
+def budget() -> str:
+    """The training budget: ``$ASRLAB_BUDGET`` (``full`` when unset)."""
+    value = os.environ.get(BUDGET_ENV, "full").strip().lower() or "full"
+    if value not in BUDGETS:
+        raise ValueError(f"{BUDGET_ENV}={value!r} is not a budget; use one of {BUDGETS} (unset means 'full')")
+    return value
+
+
+def pick(full: T, ci: T) -> T:
+    """The value for the current budget, e.g. ``epochs = course.pick(full=30, ci=8)``."""
+    return ci if budget() == "ci" else full
+
+
+def data_dir() -> Path:
+    """Where course corpora are made: ``$ASRLAB_DATA`` or ``~/.cache/asrlab/data``."""
+    return Path(os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR).expanduser()
+
+
+def _real(corpus: str) -> Path | None:
+    value = os.environ.get(REAL_DATA_ENV[corpus])
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"{REAL_DATA_ENV[corpus]}={value} is not a folder; point it at the corpus root "
+                                f"or unset it to use the synthetic corpus")
+    return path
+
+
+def librispeech(seed: int = COURSE_SEED, root: str | Path | None = None, progress: bool = True,
+                budget_name: str | None = None) -> Path:
+    """Root of the course's LibriSpeech-style corpus (made on first use; real data when configured).
+
+    Parameters
+    ----------
+    seed : corpus seed (the course uses ``COURSE_SEED``).
+    root : where to make it (default: ``data_dir() / "synth-libri-<budget>-<seed>"``).
+    budget_name : profile to use (default: the current :func:`budget`).
+    """
+    if root is None and seed == COURSE_SEED and (real := _real("librispeech")) is not None:
+        return real
+    from asrlab.data.synth import make_librispeech
+
+    name = budget_name or budget()
+    root = Path(root) if root is not None else data_dir() / f"synth-libri-{name}-{seed}"
+    make_librispeech(root, seed=seed, progress=progress, **LIBRISPEECH_PROFILES[name])
+    return root
+
+
+def hvb(seed: int = COURSE_SEED, root: str | Path | None = None, progress: bool = True,
+        budget_name: str | None = None) -> Path:
+    """Root of the course's HarperValleyBank-style corpus (``data.h5`` + ``labels.npz``); see :func:`librispeech`."""
+    if root is None and seed == COURSE_SEED and (real := _real("hvb")) is not None:
+        return real
+    from asrlab.data.synth import make_hvb
+
+    name = budget_name or budget()
+    root = Path(root) if root is not None else data_dir() / f"synth-hvb-{name}-{seed}"
+    make_hvb(root, seed=seed, progress=progress, **HVB_PROFILES[name])
+    return root
