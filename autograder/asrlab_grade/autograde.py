@@ -39,7 +39,7 @@ def _keep_paths() -> List[str]:
 
 
 def make_context(course: Course, name: str, hide_extra: Sequence[Path] = (), seed: Optional[int] = None,
-                 run_training: bool = False, namespaces: bool = True) -> RunContext:
+                 namespaces: bool = True) -> RunContext:
     assignment = course.load_assignment(name)
     release_dir = course.release_dir(name)
     release = {p.name: read_notebook(p) for p in course.release_notebooks(name)}
@@ -56,7 +56,7 @@ def make_context(course: Course, name: str, hide_extra: Sequence[Path] = (), see
     return RunContext(assignment=assignment, release=release, run_root=run_root,
                       hide=sorted(hide), keep=keep,
                       seed=seed if seed is not None else secrets.randbits(63),
-                      run_training=run_training, release_files=release_files, namespaces=namespaces)
+                      release_files=release_files, namespaces=namespaces)
 
 
 def grade_submission(ctx: RunContext, sub: Submission, worker: Worker) -> Dict[str, Any]:

@@ -45,7 +45,6 @@ class RunContext:
     hide: List[str]
     keep: List[str]
     seed: int
-    run_training: bool = False                  # validate: run training cells, do not skip
     namespaces: bool = True                     # False: rlimits + audit hook only (debugging)
     release_files: List[Path] = field(default_factory=list)
     _cases: Dict[str, CaseSet] = field(default_factory=dict)
@@ -167,8 +166,7 @@ def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: 
     except SubmissionError as e:
         return zero_all(str(e))
     tasks = ctx.assignment.tasks
-    skip = () if ctx.run_training else tuple(g for t in tasks if isinstance(t, TrainingTask)
-                                             for g in t.skip_cells)
+    skip = tuple(g for t in tasks if isinstance(t, TrainingTask) for g in t.skip_cells)
     plan, notes = rebuild(release, nb, skip)
     out["notes"].extend(notes)
     calls, timeouts, cpu, forbidden = [], {}, {}, set()
@@ -198,7 +196,7 @@ def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: 
     try:
         for f in ctx.release_files:
             _copy_into(f, files / f.name)
-        if folder is not None and not ctx.run_training:
+        if folder is not None:
             for rel in {t.checkpoint for t in tasks if isinstance(t, TrainingTask)} | set(
                     ctx.assignment.submission_files):
                 src = folder / rel

@@ -86,6 +86,7 @@ def test_validate_command(course, capsys):
     assert main(["validate", "--course-root", str(course)]) == 0
     out = capsys.readouterr().out
     assert "demo: solution 6/6, blank 0/6" in out and "validate: ok" in out
+    assert "demo.ipynb: solution executed in" in out  # no committed checkpoint: the solution trained it
 
 
 @pytest.fixture()
