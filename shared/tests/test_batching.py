@@ -68,6 +68,20 @@ def test_max_frames_budget():
     assert [2] in solo and sorted(i for b in solo for i in b) == [0, 1, 2, 3]
 
 
+def test_max_frames_batches_are_full_and_change_between_epochs():
+    """A budget batches along a jittered length order: little padding, batches near the budget even for a
+    small dataset (fixed buckets of 4 items would cut it into slivers), and new batch members each epoch."""
+    lengths = _lengths(120)
+    budget = 6000
+    sampler = BucketBatchSampler(lengths, max_frames=budget, seed=0)
+    batches = list(sampler)
+    assert _padded_size(batches, lengths) / lengths.sum() < 1.15
+    sizes = sorted(len(b) * max(lengths[i] for i in b) for b in batches)
+    assert np.mean(sizes[:-1]) > 0.75 * budget  # all but the last batch are close to full
+    sampler.set_epoch(1)
+    assert {tuple(sorted(b)) for b in sampler} != {tuple(sorted(b)) for b in batches}
+
+
 def test_drop_last_keeps_only_full_batches():
     sampler = BucketBatchSampler(_lengths(103), batch_size=10, drop_last=True)
     batches = list(sampler)

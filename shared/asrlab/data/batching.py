@@ -1,8 +1,11 @@
 """Length-bucketed batches and dynamic padding.
 
-Sorting utterances into buckets of similar length before batching means a batch is padded to a
-length close to its members' lengths instead of to the corpus maximum; shuffling happens within
-buckets and over the batch order, seeded per epoch, so runs are reproducible.
+Sorting utterances by length before batching means a batch is padded to a length close to its
+members' lengths instead of to the corpus maximum. With a fixed ``batch_size`` the sorted items are
+cut into equal-count buckets and shuffled within them; with a ``max_frames`` budget the items are
+sorted by a jittered length each epoch and cut greedily into full batches (a "sortish" order: near
+minimal padding, every batch close to the budget, members that change between epochs). The batch
+order is shuffled too, all seeded per epoch, so runs are reproducible.
 
 Usage::
 
@@ -26,6 +29,8 @@ import torch
 from torch.utils.data import Sampler
 
 NUM_BUCKETS = 30  # equal-count length buckets: lengths within a bucket stay close, yet each holds many batches
+# max_frames batching sorts by length x U(1 - j, 1 + j) each epoch: batch members vary, padding stays ~j.
+LENGTH_JITTER = 0.05
 LENGTH_KEY_NAMES = {"waveform": "waveform_lengths", "features": "feature_lengths", "tokens": "token_lengths"}
 
 
@@ -43,7 +48,9 @@ class BucketBatchSampler(Sampler[list[int]]):
     seed : base seed; the same (seed, epoch) always gives the same batches.
     drop_last : drop batches smaller than ``batch_size`` (only with ``batch_size``; at most one batch
         per epoch is dropped because bucket widths are multiples of ``batch_size``).
-    num_buckets : the sorted items are cut into this many buckets of (nearly) equal count.
+    num_buckets : with ``batch_size``, the sorted items are cut into this many buckets of (nearly)
+        equal count. (``max_frames`` batching needs no buckets: it fills batches along a jittered
+        length order, so small datasets still get full batches.)
     """
 
     def __init__(
@@ -109,8 +116,14 @@ class BucketBatchSampler(Sampler[list[int]]):
             return self._cache[1]
         rng = np.random.default_rng([self.seed, self.epoch])
         batches: list[list[int]] = []
-        for bucket in self._buckets:
-            batches.extend(self._split(rng.permutation(bucket) if self.shuffle else bucket))
+        if self.max_frames is not None:
+            keys = self.lengths
+            if self.shuffle:
+                keys = keys * rng.uniform(1 - LENGTH_JITTER, 1 + LENGTH_JITTER, size=len(keys))
+            batches = self._split(np.argsort(keys, kind="stable"))
+        else:
+            for bucket in self._buckets:
+                batches.extend(self._split(rng.permutation(bucket) if self.shuffle else bucket))
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         self._cache = (self.epoch, batches)
