@@ -7,18 +7,13 @@ covers the sandboxed path (solution full marks, blank release 0).
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any, Dict
-
-import numpy as np
 import pytest
 
-from asrlab_grade import wire
 from asrlab_grade.course import Course
+from harness import ROOT, answer_sources, nbgrader_round_trip, score, solution_notebook
+from harness import namespace as run_cells
 
-ROOT = Path(__file__).resolve().parents[2]
-SOLUTION = ROOT / "solutions" / "ctc" / "ctc.ipynb"
+SOLUTION = solution_notebook("ctc")
 
 pytestmark = pytest.mark.skipif(not SOLUTION.is_file(), reason="no ctc solution notebook")
 
@@ -33,51 +28,12 @@ def assignment():
 
 
 @pytest.fixture(scope="module")
-def sources() -> Dict[str, str]:
-    nb = json.loads(SOLUTION.read_text())
-    out = {}
-    for cell in nb["cells"]:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid in CELLS:
-            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            out[gid] = "\n".join(line for line in src.split("\n") if "### BEGIN SOLUTION" not in line
-                                  and "### END SOLUTION" not in line)
-    assert set(out) == set(CELLS)
-    return out
+def sources():
+    return answer_sources("ctc", CELLS)
 
 
-def namespace(sources: Dict[str, str], **replace: tuple) -> Dict[str, Any]:
-    """Run the answer cells; ``replace[cell] = (old, new, ...)`` pairs edit a cell first (each must match)."""
-    ns: Dict[str, Any] = {"__name__": "ctc_notebook"}
-    for gid in CELLS:
-        src = sources[gid]
-        edits = replace.get(gid, ())
-        for old, new in zip(edits[::2], edits[1::2]):
-            assert old in src, f"mutation target not found in {gid}: {old!r}"
-            src = src.replace(old, new)
-        exec(compile(src, f"<{gid}>", "exec"), ns)
-    return ns
-
-
-def score(assignment, grade_id: str, ns: Dict[str, Any], seed: int = 7) -> tuple:
-    """(passed cases, total cases) of one task for the functions in ``ns``."""
-    task = assignment.task(grade_id)
-    cases = task.cases(np.random.default_rng(seed))
-    adapt = None
-    if task.adapter:
-        recipe: Dict[str, Any] = {}
-        exec(task.adapter, recipe)
-        adapt = recipe["adapt"]
-    passed = 0
-    for case in cases:
-        fn = ns[task.call]
-        try:
-            got = adapt(fn, *case.args, **case.kwargs) if adapt else fn(*case.args, **case.kwargs)
-            got = wire.decode(wire.encode(got))
-        except Exception:  # noqa: BLE001 - a crash is a failed case
-            continue
-        passed += task.compare(got, task.reference(*case.args, **case.kwargs)).ok
-    return passed, len(cases)
+def namespace(sources, **replace):
+    return run_cells(sources, CELLS, **replace)
 
 
 @pytest.mark.parametrize("grade_id", ["test_ctc_forward", "test_ctc_backward", "test_soft_alignment",
@@ -199,45 +155,8 @@ def test_correct_alternatives_pass(assignment, sources):
 
 
 # ----------------------------------------------------------------------------- the nbgrader path (slow)
-def _nbgrader(course: Path, *args: str):
-    import subprocess
-    import sys
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True,
-                          timeout=600)
-
-
 @pytest.mark.slow
 def test_release_is_fresh_and_plain_nbgrader_grades_it(tmp_path):
     """generate_assignment reproduces the committed release; nbgrader autograde gives the filled-in
     release full marks and the blank release 0."""
-    import shutil
-
-    course = tmp_path / "course"
-    (course / "solutions").mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions" / "ctc", course / "solutions" / "ctc")
-    res = _nbgrader(course, "generate_assignment", "ctc", "--force")
-    assert res.returncode == 0, res.stderr[-2000:]
-    fresh = json.loads((course / "assignments" / "ctc" / "ctc.ipynb").read_text())
-    committed = json.loads((ROOT / "assignments" / "ctc" / "ctc.ipynb").read_text())
-    assert [c["source"] for c in fresh["cells"]] == [c["source"] for c in committed["cells"]], \
-        "the committed release is stale: run nbgrader generate_assignment ctc"
-
-    solution = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in json.loads(SOLUTION.read_text())["cells"]}
-    filled = json.loads(json.dumps(committed))
-    for cell in filled["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
-        if meta.get("solution"):
-            src = solution[meta["grade_id"]]
-            src = "".join(src) if isinstance(src, list) else src
-            cell["source"] = "\n".join(line for line in src.split("\n") if "SOLUTION" not in line)
-    for student, nb in (("full", filled), ("blank", committed)):
-        folder = course / "submitted" / student / "ctc"
-        folder.mkdir(parents=True)
-        (folder / "ctc.ipynb").write_text(json.dumps(nb))
-    res = _nbgrader(course, "autograde", "ctc", "--create", "--force")
-    assert res.returncode == 0, res.stderr[-2000:]
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        assert gb.find_submission("ctc", "full").score == 12.0
-        assert gb.find_submission("ctc", "blank").score == 0.0
+    assert nbgrader_round_trip(tmp_path, "ctc") == {"full": 12.0, "blank": 0.0}

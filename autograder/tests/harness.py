@@ -1,0 +1,129 @@
+"""What the assignment tests share: run a solution's answer cells, mutate them, score them like the grader,
+and round-trip an assignment through plain nbgrader.
+
+Usage (in ``test_<assignment>_assignment.py``)::
+
+    from harness import ROOT, answer_sources, namespace, nbgrader_round_trip, score
+
+    sources = answer_sources("ctc", CELLS)                          # grade_id -> source, markers removed
+    ns = namespace(sources, CELLS, greedy_answer=("old", "new"))    # a mutated solution
+    passed, total = score(Course(ROOT).load_assignment("ctc"), "test_greedy", ns)
+
+Scoring is in-process (no sandbox): each case goes through the task's adapter and the wire encoding and
+is compared with the trusted reference exactly as the grader does; ``asrlab-grade validate`` covers the
+sandboxed path.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterable, Mapping, Sequence, Tuple
+
+import numpy as np
+
+from asrlab_grade import wire
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _text(source: Any) -> str:
+    return "".join(source) if isinstance(source, list) else source
+
+
+def solution_notebook(name: str) -> Path:
+    return ROOT / "solutions" / name / f"{name}.ipynb"
+
+
+def answer_sources(name: str, cells: Iterable[str]) -> Dict[str, str]:
+    """Sources of the solution notebook's cells ``cells`` (by grade_id), solution markers removed."""
+    wanted = set(cells)
+    out = {}
+    for cell in json.loads(solution_notebook(name).read_text())["cells"]:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in wanted:
+            out[gid] = "\n".join(line for line in _text(cell["source"]).split("\n")
+                                 if not any(m in line for m in SOLUTION_MARKERS))
+    missing = wanted - set(out)
+    assert not missing, f"{name}: no cells with grade_id {sorted(missing)}"
+    return out
+
+
+def namespace(sources: Mapping[str, str], cells: Sequence[str], **replace: Tuple[str, ...]) -> Dict[str, Any]:
+    """Run ``cells`` in order in a fresh namespace; ``replace[cell] = (old, new, old2, new2, ...)`` edits a
+    cell first, and every ``old`` must occur (a mutation that no longer applies is a test bug)."""
+    ns: Dict[str, Any] = {"__name__": "notebook"}
+    for gid in cells:
+        src = sources[gid]
+        edits = replace.get(gid, ())
+        for old, new in zip(edits[::2], edits[1::2]):
+            assert old in src, f"mutation target not found in {gid}: {old!r}"
+            src = src.replace(old, new)
+        exec(compile(src, f"<{gid}>", "exec"), ns)
+    return ns
+
+
+def score(assignment, grade_id: str, ns: Dict[str, Any], seed: int = 7) -> Tuple[int, int]:
+    """(passed cases, total cases) of one function task for the names defined in ``ns``."""
+    task = assignment.task(grade_id)
+    cases = task.cases(np.random.default_rng(seed))
+    adapt = None
+    if task.adapter:
+        recipe: Dict[str, Any] = {}
+        exec(task.adapter, recipe)
+        adapt = recipe["adapt"]
+    passed = 0
+    for case in cases:
+        target = ns[task.call]
+        try:
+            got = adapt(target, *case.args, **case.kwargs) if adapt else target(*case.args, **case.kwargs)
+            got = wire.decode(wire.encode(got))
+        except Exception:  # noqa: BLE001 - a crash is a failed case
+            continue
+        passed += task.compare(got, task.reference(*case.args, **case.kwargs)).ok
+    return passed, len(cases)
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True,
+                          timeout=1800)
+
+
+def nbgrader_round_trip(tmp_path: Path, name: str, files: Mapping[str, Path] = {}) -> Dict[str, float]:
+    """Check that ``nbgrader generate_assignment`` reproduces the committed release, then autograde with plain
+    nbgrader the release filled with the solution's answers ("full", with ``files`` such as checkpoints
+    next to it) and the blank release ("blank"); returns each one's score."""
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
+    res = nbgrader(course, "generate_assignment", name, "--force")
+    assert res.returncode == 0, res.stderr[-2000:]
+    fresh = json.loads((course / "assignments" / name / f"{name}.ipynb").read_text())
+    committed = json.loads((ROOT / "assignments" / name / f"{name}.ipynb").read_text())
+    assert [c["source"] for c in fresh["cells"]] == [c["source"] for c in committed["cells"]], \
+        f"the committed release is stale: run nbgrader generate_assignment {name}"
+
+    solution = {c["metadata"]["nbgrader"]["grade_id"]: _text(c["source"])
+                for c in json.loads(solution_notebook(name).read_text())["cells"] if "nbgrader" in c["metadata"]}
+    filled = json.loads(json.dumps(committed))
+    for cell in filled["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution"):
+            cell["source"] = "\n".join(line for line in solution[meta["grade_id"]].split("\n")
+                                       if "SOLUTION" not in line)
+    for student, nb in (("full", filled), ("blank", committed)):
+        folder = course / "submitted" / student / name
+        folder.mkdir(parents=True)
+        (folder / f"{name}.ipynb").write_text(json.dumps(nb))
+        if student == "full":
+            for rel, src in files.items():
+                shutil.copy(src, folder / rel)
+    res = nbgrader(course, "autograde", name, "--create", "--force")
+    assert res.returncode == 0, res.stderr[-2000:]
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {student: gb.find_submission(name, student).score for student in ("full", "blank")}
