@@ -95,6 +95,8 @@ def execute_solution(src_dir: Path, workdir: Path, notebooks: List[str]) -> List
                            resources={"metadata": {"path": str(workdir)}}).execute()
         except CellExecutionError as e:
             problems.append(f"{name}: the solution notebook failed: {str(e).strip().splitlines()[-1][:300]}")
+        except Exception as e:  # noqa: BLE001 - a dead kernel or a cell timeout: report, go on with the next
+            problems.append(f"{name}: the solution notebook could not run: {type(e).__name__}: {e}")
         finally:
             nbformat.write(nb, path)
         print(f"{name}: solution executed in {time.monotonic() - t0:.0f} s")
