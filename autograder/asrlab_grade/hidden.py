@@ -70,3 +70,22 @@ def librispeech_test(split: str = "test-clean", limit: int | None = None) -> tup
         waveforms.append(np.asarray(item["waveform"], dtype=np.float32).reshape(-1))
         texts.append(str(item["text"]).lower())
     return waveforms, texts
+
+
+def hvb_test(splits: tuple[str, ...] = ("val", "test"), limit: int | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """Waveforms (float32, 8 kHz) and transcripts of the hidden HarperValleyBank corpus's held-out speakers.
+
+    The hidden corpus is split like the course one (utterances of 4+ words, speakers shuffled with
+    seed 42, 80/10/10); ``splits`` picks which speakers' utterances to return, in corpus order.
+    """
+    from asrlab.data import HarperValleyBank
+
+    waveforms, texts = [], []
+    for split in splits:
+        dataset = HarperValleyBank(hvb_root(), split)
+        for index in dataset.indices:
+            waveforms.append(dataset.get_waveform(int(index)))
+            texts.append(dataset.get_transcript(int(index)))
+    if limit is not None:
+        waveforms, texts = waveforms[:limit], texts[:limit]
+    return waveforms, texts

@@ -16,11 +16,12 @@ sandboxed path.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -60,7 +61,7 @@ def namespace(sources: Mapping[str, str], cells: Sequence[str], **replace: Tuple
         src = sources[gid]
         edits = replace.get(gid, ())
         for old, new in zip(edits[::2], edits[1::2]):
-            assert old in src, f"mutation target not found in {gid}: {old!r}"
+            assert src.count(old) == 1, f"mutation target not found exactly once in {gid}: {old!r}"
             src = src.replace(old, new)
         exec(compile(src, f"<{gid}>", "exec"), ns)
     return ns
@@ -88,14 +89,21 @@ def score(assignment, grade_id: str, ns: Dict[str, Any], seed: int = 7) -> Tuple
 
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ASRLAB_BUDGET": os.environ.get("ASRLAB_BUDGET", "ci")}
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True,
-                          timeout=1800)
+                          timeout=1800, env=env)
 
 
-def nbgrader_round_trip(tmp_path: Path, name: str, files: Mapping[str, Path] = {}) -> Dict[str, float]:
+def release_points(name: str) -> float:
+    nb = json.loads((ROOT / "assignments" / name / f"{name}.ipynb").read_text())
+    return float(sum(c["metadata"].get("nbgrader", {}).get("points", 0) for c in nb["cells"]))
+
+
+def nbgrader_round_trip(tmp_path: Path, name: str,
+                        add_files: Optional[Callable[[Path], None]] = None) -> Dict[str, float]:
     """Check that ``nbgrader generate_assignment`` reproduces the committed release, then autograde with plain
-    nbgrader the release filled with the solution's answers ("full", with ``files`` such as checkpoints
-    next to it) and the blank release ("blank"); returns each one's score."""
+    nbgrader the release filled with the solution's answers ("full") and the blank release ("blank");
+    ``add_files(folder)`` puts extra files (checkpoints) into each submission folder. Returns the scores."""
     course = tmp_path / "course"
     (course / "solutions").mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", course)
@@ -119,9 +127,8 @@ def nbgrader_round_trip(tmp_path: Path, name: str, files: Mapping[str, Path] = {
         folder = course / "submitted" / student / name
         folder.mkdir(parents=True)
         (folder / f"{name}.ipynb").write_text(json.dumps(nb))
-        if student == "full":
-            for rel, src in files.items():
-                shutil.copy(src, folder / rel)
+        if add_files is not None:
+            add_files(folder)
     res = nbgrader(course, "autograde", name, "--create", "--force")
     assert res.returncode == 0, res.stderr[-2000:]
     from nbgrader.api import Gradebook

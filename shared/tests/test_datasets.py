@@ -348,3 +348,28 @@ def test_importing_asrlab_data_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_fixed_length_loader_cuts_padding_and_keeps_auxiliary_labels():
+    """The notebook's training batches: fixed-length items in, batches cut to their longest item out."""
+    import torch
+
+    from asrlab.data.hvb import collate_fixed_length, fixed_length_loader
+
+    def item(frames, labels, task):
+        feats = torch.zeros(50, 4)
+        feats[:frames] = 1.0
+        tokens = torch.full((30,), 3)
+        tokens[:labels] = 7
+        return (feats, frames, tokens, labels, torch.tensor(task), torch.tensor([1.0, 0.0]), torch.tensor([0.2, 0.8, 0.0]))
+
+    items = [item(10, 4, 0), item(25, 9, 1), item(12, 5, 2), item(40, 20, 1)]
+    batch = collate_fixed_length(items[:3])
+    assert batch["features"].shape == (3, 25, 4) and batch["tokens"].shape == (3, 9)
+    assert batch["feature_lengths"].tolist() == [10, 25, 12] and batch["token_lengths"].tolist() == [4, 9, 5]
+    assert batch["task_type"].tolist() == [0, 1, 2] and batch["sentiment"].shape == (3, 3)
+    assert set(collate_fixed_length([it[:4] for it in items])) == {"features", "feature_lengths", "tokens", "token_lengths"}
+    loader = fixed_length_loader(items, batch_size=2, shuffle=False)
+    seen = sorted(n for b in loader for n in b["feature_lengths"].tolist())
+    assert seen == [10, 12, 25, 40]
+    assert [b["features"].shape[1] for b in loader] == [12, 40]     # similar lengths batched together

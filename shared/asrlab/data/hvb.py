@@ -316,3 +316,55 @@ class HarperValleyBankMTL(HarperValleyBank):
         if not isinstance(primary, tuple):
             primary = (primary,)
         return primary + (task_type, dialog_acts, sentiment)
+
+
+# ----------------------------------------------------------------------------- fixed-length items
+FIXED_ITEM_FIELDS = ("features", "feature_lengths", "tokens", "token_lengths")
+AUXILIARY_FIELDS = ("task_type", "dialog_acts", "sentiment")
+
+
+def collate_fixed_length(items: Sequence[tuple]) -> dict[str, torch.Tensor]:
+    """Batch fixed-length tuple items and cut the padding no item of the batch needs.
+
+    Parameters
+    ----------
+    items : tuples ``(features (T_max, F), feature_length, labels (L_max,), label_length)``, as a
+        notebook's ``get_primary_task_data`` returns them, optionally followed by the three
+        auxiliary labels of :class:`HarperValleyBankMTL` ``(task_type (), dialog_acts (D,), sentiment (3,))``.
+
+    Returns
+    -------
+    dict with ``features`` (B, T, F) and ``tokens`` (B, L) cut to the longest item of the batch,
+    ``feature_lengths`` / ``token_lengths`` (B,) int64 and, for 7-tuples, ``task_type`` (B,),
+    ``dialog_acts`` (B, D), ``sentiment`` (B, 3): what :class:`asrlab.train.Trainer` consumes.
+    """
+    if not items or len(items[0]) not in (4, 7):
+        raise ValueError("items must be (features, feature_length, labels, label_length[, task_type, dialog_acts, "
+                         f"sentiment]) tuples; got {len(items[0]) if items else 0} fields")
+    fields = list(zip(*items))
+    feature_lengths = torch.as_tensor([int(n) for n in fields[1]], dtype=torch.long)  # (B,)
+    token_lengths = torch.as_tensor([int(n) for n in fields[3]], dtype=torch.long)  # (B,)
+    longest, longest_labels = int(feature_lengths.max()), int(token_lengths.max())
+    batch = {
+        "features": torch.stack([torch.as_tensor(f)[:longest] for f in fields[0]]).float(),  # (B, T, F)
+        "feature_lengths": feature_lengths,
+        "tokens": torch.stack([torch.as_tensor(t)[:longest_labels] for t in fields[2]]).long(),  # (B, L)
+        "token_lengths": token_lengths,
+    }
+    for name, values in zip(AUXILIARY_FIELDS, fields[4:]):
+        batch[name] = torch.stack([torch.as_tensor(v) for v in values])
+    return batch
+
+
+def fixed_length_loader(items: Sequence[tuple], batch_size: int, shuffle: bool = True, seed: int = 0):
+    """A DataLoader over precomputed fixed-length items, batched by similar ``feature_length``.
+
+    Batches come from :class:`asrlab.data.BucketBatchSampler` (reshuffled per epoch by the trainer)
+    and :func:`collate_fixed_length`, so a batch is only as long as its longest utterance.
+    """
+    from torch.utils.data import DataLoader
+
+    from asrlab.data.batching import BucketBatchSampler
+
+    sampler = BucketBatchSampler([int(item[1]) for item in items], batch_size=batch_size, shuffle=shuffle, seed=seed)
+    return DataLoader(list(items), batch_sampler=sampler, collate_fn=collate_fixed_length)
