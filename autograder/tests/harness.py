@@ -56,6 +56,7 @@ def answer_sources(name: str, cells: Iterable[str]) -> Dict[str, str]:
 def namespace(sources: Mapping[str, str], cells: Sequence[str], **replace: Tuple[str, ...]) -> Dict[str, Any]:
     """Run ``cells`` in order in a fresh namespace; ``replace[cell] = (old, new, old2, new2, ...)`` edits a
     cell first, and every ``old`` must occur (a mutation that no longer applies is a test bug)."""
+    os.environ.setdefault("MPLBACKEND", "Agg")  # answer cells may import pyplot
     ns: Dict[str, Any] = {"__name__": "notebook"}
     for gid in cells:
         src = sources[gid]
