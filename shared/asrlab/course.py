@@ -73,6 +73,18 @@ def _real(corpus: str) -> Path | None:
     return path
 
 
+def _corpus(kind: str, folder: str, profiles: dict[str, dict[str, Any]], seed: int, root: str | Path | None,
+            progress: bool, budget_name: str | None) -> Path:
+    if root is None and seed == COURSE_SEED and (real := _real(kind)) is not None:
+        return real
+    from asrlab.data import synth
+
+    name = budget_name or budget()
+    root = Path(root) if root is not None else data_dir() / f"{folder}-{name}-{seed}"
+    getattr(synth, f"make_{kind}")(root, seed=seed, progress=progress, **profiles[name])
+    return root
+
+
 def librispeech(seed: int = COURSE_SEED, root: str | Path | None = None, progress: bool = True,
                 budget_name: str | None = None) -> Path:
     """Root of the course's LibriSpeech-style corpus (made on first use; real data when configured).
@@ -83,24 +95,10 @@ def librispeech(seed: int = COURSE_SEED, root: str | Path | None = None, progres
     root : where to make it (default: ``data_dir() / "synth-libri-<budget>-<seed>"``).
     budget_name : profile to use (default: the current :func:`budget`).
     """
-    if root is None and seed == COURSE_SEED and (real := _real("librispeech")) is not None:
-        return real
-    from asrlab.data.synth import make_librispeech
-
-    name = budget_name or budget()
-    root = Path(root) if root is not None else data_dir() / f"synth-libri-{name}-{seed}"
-    make_librispeech(root, seed=seed, progress=progress, **LIBRISPEECH_PROFILES[name])
-    return root
+    return _corpus("librispeech", "synth-libri", LIBRISPEECH_PROFILES, seed, root, progress, budget_name)
 
 
 def hvb(seed: int = COURSE_SEED, root: str | Path | None = None, progress: bool = True,
         budget_name: str | None = None) -> Path:
     """Root of the course's HarperValleyBank-style corpus (``data.h5`` + ``labels.npz``); see :func:`librispeech`."""
-    if root is None and seed == COURSE_SEED and (real := _real("hvb")) is not None:
-        return real
-    from asrlab.data.synth import make_hvb
-
-    name = budget_name or budget()
-    root = Path(root) if root is not None else data_dir() / f"synth-hvb-{name}-{seed}"
-    make_hvb(root, seed=seed, progress=progress, **HVB_PROFILES[name])
-    return root
+    return _corpus("hvb", "synth-hvb", HVB_PROFILES, seed, root, progress, budget_name)
