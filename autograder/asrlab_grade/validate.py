@@ -118,6 +118,7 @@ def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2
         release = course.release_notebooks(name)
         src_dir = course.source_dir(name)
         ckpts = [t.checkpoint for t in assignment.tasks if isinstance(t, TrainingTask)]
+        training_ids = {t.grade_id for t in assignment.tasks if isinstance(t, TrainingTask)}
         with tempfile.TemporaryDirectory(prefix=f"asrlab-validate-{name}-") as tmp:
             sol_dir = src_dir
             if ckpts and not all((src_dir / c).is_file() for c in ckpts):
@@ -140,4 +141,6 @@ def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2
                             f"({blank.get('error') or 'expected 0'})")
         print(f"{name}: solution {sol['score']:g}/{sol['max_score']:g}, blank {blank['score']:g}/"
               f"{blank['max_score']:g}, isolation {sol['notebooks'][0].get('isolation') if sol['notebooks'] else '-'}")
+        for task in (t for nb in sol["notebooks"] for t in nb["tasks"] if t["grade_id"] in training_ids):
+            print(f"  {task['grade_id']}: {task['messages'][0] if task['messages'] else '-'}")  # the solution's figures
     return problems
