@@ -7,6 +7,7 @@ Usage::
     asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR]
     asrlab-grade release ASSIGNMENT [--package SPEC] [--colab-base URL] [--no-wheel]
     asrlab-grade export otter ASSIGNMENT [--out DIR] [--package SPEC] [--no-assign]
+    asrlab-grade demo [--out DIR]
 
 SUBMISSIONS_DIR is nbgrader's ``submitted/`` folder (``<student>/<assignment>/*.ipynb``),
 a folder of ``<student>/`` folders, or a flat folder of ``<student>.ipynb`` files.
@@ -105,6 +106,13 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    course.check_assignment("ctc")
+    return run_demo(course, Path(args.out).resolve(), args.workers or default_workers())
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="asrlab-grade", description="Hardened autograding for asrlab")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -141,8 +149,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     e.add_argument("--package", help="the asrlab requirement of the export (default: release.toml, else "
                                      "asrlab==<installed version>)")
     e.add_argument("--no-assign", action="store_true", help="write the master notebook only (no otter assign)")
+    d = sub.add_parser("demo", help="grade sample submissions of ctc (solution, blank, wrong answer, cheater)")
+    d.add_argument("--out", default="demo-grading", help="where samples and results go (default demo-grading/)")
+    d.add_argument("--course-root")
+    d.add_argument("--workers", type=int, default=0)
     args = ap.parse_args(argv)
-    commands = {"autograde": _autograde, "validate": _validate, "release": _release, "export": _export}
+    commands = {"autograde": _autograde, "validate": _validate, "release": _release, "export": _export,
+                "demo": _demo}
     try:
         return commands[args.cmd](args)
     except CourseError as e:

@@ -54,3 +54,13 @@ def test_help_names_the_environment_variables(capsys):
     out = capsys.readouterr().out
     for name in ("ASRLAB_BUDGET", "ASRLAB_CACHE", "ASRLAB_DATA", "ASRLAB_LIBRISPEECH", "ASRLAB_HVB"):
         assert name in out
+
+
+def test_demo_trains_a_course_model_and_scores_it_on_the_baseline_split(tmp_path, capsys):
+    code = cli.main(["demo", "--out", str(tmp_path), "--hours", "0.02", "--hvb-hours", "0.005", "--workers", "2",
+                     "--no-baseline", "--words-per-list", "10", "--train-epochs", "1", "--baseline-limit", "3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "== A course model: BiLSTM-CTC" in out and "1 epochs on train-clean" in out
+    line = out.strip().splitlines()[-1]
+    assert line.startswith("WER ") and "on test-clean (3 utterances; trained in" in line
