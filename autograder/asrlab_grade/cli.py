@@ -7,6 +7,7 @@ Usage::
     asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR]
     asrlab-grade release ASSIGNMENT [--package SPEC] [--colab-base URL] [--no-wheel]
     asrlab-grade export otter ASSIGNMENT [--out DIR] [--package SPEC] [--no-assign]
+    asrlab-grade export gradescope ASSIGNMENT [--out DIR]
     asrlab-grade demo [--out DIR]
 
 SUBMISSIONS_DIR is nbgrader's ``submitted/`` folder (``<student>/<assignment>/*.ipynb``),
@@ -101,6 +102,10 @@ def _export(args: argparse.Namespace) -> int:
     course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
     package = args.package or ReleaseSettings.load(course.root).package or f"asrlab=={version('asrlab')}"
     out = Path(args.out or f"{args.platform}/{args.assignment}").resolve()
+    if args.platform == "gradescope":
+        from .gradescope import build_zip
+        print(f"Gradescope autograder: {build_zip(course, args.assignment, out)}")
+        return 0
     for line in export_otter(course, args.assignment, out, package, run_assign=not args.no_assign):
         print(line)
     return 0
@@ -142,7 +147,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     r.add_argument("--colab-base", help="public folder of the releases, for Open in Colab links")
     r.add_argument("--no-wheel", action="store_true", help="do not build the library wheel")
     e = sub.add_parser("export", help="export an assignment to another grading platform")
-    e.add_argument("platform", choices=["otter"])
+    e.add_argument("platform", choices=["otter", "gradescope"])
     e.add_argument("assignment")
     e.add_argument("--course-root")
     e.add_argument("--out", help="output folder (default PLATFORM/ASSIGNMENT)")
