@@ -3,7 +3,7 @@
 Usage::
 
     asrlab-grade autograde ASSIGNMENT SUBMISSIONS_DIR [--out DIR] [--workers N]
-                 [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold]
+                 [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold] [--insecure]
     asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR]
 
 SUBMISSIONS_DIR is nbgrader's ``submitted/`` folder (``<student>/<assignment>/*.ipynb``),
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from .autograde import default_workers, grade_all, make_context
+from .bwrap import SandboxUnavailable
 from .course import Course, CourseError, discover, find_course_root
 from .report import summary_table, write_outputs
 
@@ -33,8 +34,13 @@ def _autograde(args: argparse.Namespace) -> int:
     subs_dir = Path(args.submissions).resolve()
     out = Path(args.out or f"asrlab-grade-out/{args.assignment}").resolve()
     hide = [subs_dir, out] + [Path(h) for h in args.hide]
-    ctx = make_context(course, args.assignment, hide_extra=hide, seed=args.seed,
-                       namespaces=not args.no_namespaces)
+    try:
+        ctx = make_context(course, args.assignment, hide_extra=hide, seed=args.seed, insecure=args.insecure)
+    except SandboxUnavailable as e:
+        print(f"asrlab-grade: refusing to grade without a sandbox: {e}. To grade anyway with "
+              "resource limits and the audit hook only (student code can then read any file this "
+              "user can), pass --insecure", file=sys.stderr)
+        return 2
     try:
         subs = discover(subs_dir, args.assignment, list(ctx.release))
     except CourseError:
@@ -74,7 +80,12 @@ def _validate(args: argparse.Namespace) -> int:
     if not names:
         print(f"validate: no released assignments under {course.root / 'assignments'}; nothing to check")
         return 0
-    problems = validate(course, names, workers=args.workers or 2)
+    try:
+        problems = validate(course, names, workers=args.workers or 2, insecure=args.insecure)
+    except SandboxUnavailable as e:
+        print(f"asrlab-grade: refusing to run student code without a sandbox: {e} "
+              "(or pass --insecure)", file=sys.stderr)
+        return 2
     for p in problems:
         print(f"PROBLEM {p}")
     print("validate: " + ("ok" if not problems else f"{len(problems)} problem(s)"))
@@ -94,15 +105,18 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="also write scores to nbgrader's gradebook (path or database URL; "
                         "default: the course's gradebook.db)")
     a.add_argument("--seed", type=int, default=None, help="fixed input seed (default: secret, per run)")
-    a.add_argument("--cold", action="store_true", help="a fresh worker per submission (slower)")
+    a.add_argument("--cold", action="store_true",
+                   help="start no sandbox ahead of use (slower; each still grades one attempt)")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     a.add_argument("--hide", action="append", default=[], help="another path the sandbox must not see")
-    a.add_argument("--no-namespaces", action="store_true",
-                   help="do not use namespaces (tests the audit-hook layer alone; weaker)")
+    a.add_argument("--insecure", action="store_true",
+                   help="grade without the bwrap sandbox: rlimits and the audit hook only (much weaker; "
+                        "for checking that layer or machines without user namespaces)")
     v = sub.add_parser("validate", help="solutions earn full marks, blank releases 0")
     v.add_argument("assignments", nargs="*")
     v.add_argument("--course-root")
     v.add_argument("--workers", type=int, default=0)
+    v.add_argument("--insecure", action="store_true", help="grade without the bwrap sandbox")
     args = ap.parse_args(argv)
     try:
         return _autograde(args) if args.cmd == "autograde" else _validate(args)

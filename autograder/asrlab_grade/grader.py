@@ -8,23 +8,22 @@ comparisons made here, on plain data.
 from __future__ import annotations
 
 import copy
-import os
-import shutil
 import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
 from . import wire
+from .bwrap import SandboxSpec
 from .compare import Verdict
 from .notebook import SubmissionError, graded_cells, read_notebook, rebuild
-from .session import GraderError, Session, Worker, run_session
+from .session import GraderError, Sandbox, Session, run_session
 from .task import Assignment, Case, FunctionTask, TrainingTask, band_fraction
 
-__all__ = ["GraderError", "RunContext", "Worker", "grade_notebook"]
+__all__ = ["GraderError", "RunContext", "grade_notebook"]
 
 
 @dataclass
@@ -45,7 +44,7 @@ class RunContext:
     hide: List[str]
     keep: List[str]
     seed: int
-    namespaces: bool = True                     # False: rlimits + audit hook only (debugging)
+    spec: Optional[SandboxSpec] = None          # None: --insecure (rlimits + audit hook only)
     release_files: List[Path] = field(default_factory=list)
     _cases: Dict[str, CaseSet] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -145,7 +144,7 @@ def _score_training(task: TrainingTask, max_points: float, cs: CaseSet, s: Sessi
                       [msg], "training")
 
 
-def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: str,
+def grade_notebook(ctx: RunContext, acquire: Callable[[], Sandbox], student: str, release_name: str,
                    path: Optional[Path], folder: Optional[Path]) -> Dict[str, Any]:
     """Grade one student notebook; never raises for problems of the submission."""
     release = ctx.release[release_name]
@@ -190,26 +189,18 @@ def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: 
                           "inputs": wire.encode(inputs)})
             timeouts[cid] = task.timeout_s
             cpu[cid] = task.cpu_s if task.cpu_s is not None else task.timeout_s
-    job_dir = Path(os.path.join(ctx.run_root, f"job-{os.urandom(8).hex()}"))
-    files = job_dir / "files"
-    os.makedirs(files, mode=0o700)  # the job holds hidden inputs: root (or the grader) only
-    try:
-        for f in ctx.release_files:
-            _copy_into(f, files / f.name)
-        if folder is not None:
-            for rel in {t.checkpoint for t in tasks if isinstance(t, TrainingTask)} | set(
-                    ctx.assignment.submission_files):
-                src = folder / rel
-                if src.is_file() and not src.is_symlink():
-                    _copy_into(src, files / rel)
-        job = {"cells": [{"index": c.index, "source": c.source, "label": c.grade_id or f"cell {c.index}"}
-                         for c in plan], "calls": calls,
-               "forbidden": sorted(forbidden), "limits": ctx.assignment.limits.__dict__,
-               "hide": ctx.hide, "keep": ctx.keep, "run_root": str(ctx.run_root),
-               "namespaces": ctx.namespaces}
-        session = run_session(worker, job, job_dir, ctx.assignment.limits, timeouts, cpu)
-    finally:
-        shutil.rmtree(job_dir, ignore_errors=True)
+    files = {f.name: f for f in ctx.release_files}
+    if folder is not None:
+        for rel in {t.checkpoint for t in tasks if isinstance(t, TrainingTask)} | set(
+                ctx.assignment.submission_files):
+            src = folder / rel
+            if src.is_file() and not src.is_symlink():
+                files[rel] = src
+    job = {"cells": [{"index": c.index, "source": c.source, "label": c.grade_id or f"cell {c.index}"}
+                     for c in plan], "calls": calls,
+           "forbidden": sorted(forbidden), "limits": ctx.assignment.limits.__dict__,
+           "hide": ctx.hide, "keep": ctx.keep}
+    session = run_session(acquire, job, files, ctx.assignment.limits, timeouts, cpu)
     results: List[TaskResult] = []
     for task in tasks:
         if task.grade_id not in points:
@@ -244,11 +235,3 @@ def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: 
     out["isolation"] = session.isolation
     out["restarts"] = session.restarts
     return out
-
-
-def _copy_into(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if src.is_dir():
-        shutil.copytree(src, dst, dirs_exist_ok=True)
-    else:
-        shutil.copyfile(src, dst)

@@ -1,7 +1,7 @@
 """The sandbox child: runs a rebuilt notebook's cells as plain Python, then the graded calls.
 
-Started by :mod:`asrlab_grade.worker` (forked from a warm, preloaded worker) with a job
-folder written by the trusted grader and a pipe to report on. It never decides a grade:
+Run by :mod:`asrlab_grade.worker` inside a sandbox, with a job folder written by the
+trusted grader and a pipe to report on. It never decides a grade:
 it reports what student code returned, as typed plain data, one JSON line per event:
 
     ready, cell_start/cell_error/cell_end, cells_done, call_start, result/call_error,
@@ -175,45 +175,38 @@ def _train_eval(call: Dict[str, Any], ns: Dict[str, Any], inputs: Any) -> Any:
         return recipe["evaluate"](model, inputs, device)
 
 
-def child_main(job_dir: str, out_fd: int) -> None:
-    """Entry point in the forked child. Never returns."""
+def child_main(job_dir: str, scratch: str, out_fd: int) -> None:
+    """Run the job in ``job_dir`` with ``scratch`` as working folder. Never returns."""
     report = Reporter(out_fd)
     try:
+        t0 = _monotonic()
         with open(os.path.join(job_dir, "job.json")) as f:
             job = json.load(f)
         calls = job["calls"]
         for call in calls:
             call["inputs"] = wire.decode(call["inputs"])
         limits = job["limits"]
-        t0 = _monotonic()
-        iso = sandbox.isolate(job["hide"], job["keep"], job["run_root"], job_dir, limits["disk_mb"],
-                              namespaces=job.get("namespaces", True))
+        os.makedirs(scratch, exist_ok=True)
+        sandbox.copy_inputs(os.path.join(job_dir, "files"), scratch)
+        os.chdir(scratch)
         t1 = _monotonic()
-        scratch = iso["scratch"]
         unarmed = guard.arm_forbidden(job["forbidden"])
         t2 = _monotonic()
-        sandbox.drop_privileges(scratch, iso)
-        os.chdir(scratch)
-        os.environ.update(HOME=scratch, TMPDIR=scratch, MPLBACKEND="Agg",
-                          MPLCONFIGDIR=os.path.join(scratch, ".mpl"), OMP_NUM_THREADS="1")
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(1)
         sandbox.set_limits(limits["notebook_cpu_s"], limits["memory_mb"], limits["disk_mb"])
-        hidden = list(job["hide"]) + ([] if iso["mountns"] else [job["run_root"]])
 
         def on_forbidden(name: str, report: Reporter = report, current: Any = _current_call) -> None:
             report("forbidden", name=name, call=current())
 
-        # run_root holds every job's folder: never re-open it through the keep list
-        guard.install_audit_hook(scratch, hidden, on_forbidden,
-                                 keep=[k for k in job["keep"] if k != job["run_root"]])
+        guard.install_audit_hook(scratch, list(job["hide"]) + [job_dir], on_forbidden, keep=job["keep"])
     except BaseException as e:  # noqa: BLE001 - the grader reports it as a grader error
         report("setup_error", message=f"{type(e).__name__}: {e}")
         _exit(3)
     # Bound locally: a student who rebinds the module's globals cannot reroute calls.
     _invoke, _encode, _train = invoke, wire.encode, _train_eval
-    report("ready", isolation={k: v for k, v in iso.items() if k != "scratch"}, unarmed=unarmed,
-           setup_s={"isolate": round(t1 - t0, 4), "arm": round(t2 - t1, 4),
+    report("ready", unarmed=unarmed,
+           setup_s={"inputs": round(t1 - t0, 4), "arm": round(t2 - t1, 4),
                     "rest": round(_monotonic() - t2, 4)})
     out, err = TailBuffer(), TailBuffer()
     sys.stdout, sys.stderr = out, err

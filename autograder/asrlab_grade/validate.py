@@ -104,7 +104,7 @@ def execute_solution(src_dir: Path, workdir: Path, notebooks: List[str]) -> List
 
 
 def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2,
-             progress: bool = False) -> List[str]:
+             progress: bool = False, insecure: bool = False) -> List[str]:
     """Lint and grade solution and blank release of each assignment; returns problems."""
     problems: List[str] = []
     for name in names or course.assignments():
@@ -127,7 +127,7 @@ def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2
                 problems += failed
                 if failed:
                     continue
-            ctx = make_context(course, name)
+            ctx = make_context(course, name, insecure=insecure)
             subs = [Submission("solution", sol_dir, {p.name: sol_dir / p.name for p in release}),
                     Submission("blank", None, {p.name: p for p in release})]
             sol, blank = grade_all(ctx, subs, workers=workers, progress=progress)
