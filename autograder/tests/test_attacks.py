@@ -11,6 +11,7 @@ import pickle
 import re
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -63,14 +64,43 @@ class _Evil:
         return (os.system, (f"touch {self.marker}",))
 
 
+def _plant(mark: str) -> List[Path]:
+    """Files outside the sandbox's allowlist that no sandbox may see (removed afterwards)."""
+    planted = []
+    for folder in (Path("/tmp"), Path.home(), Path("/srv")):
+        try:
+            folder.mkdir(exist_ok=True)
+            path = folder / f".asrlab-planted-{mark}"
+            path.write_bytes(b"planted secret " * 8)
+            planted.append(path)
+        except OSError:
+            pass
+    return planted
+
+
+def _host_traces(mark: str) -> List[str]:
+    """Files and processes of the attacks that outlived their job on this machine."""
+    found = [str(p) for d in ("/tmp", "/dev/shm") for p in Path(d).glob(f"asrlab-*-{mark}")]
+    for proc in Path("/proc").iterdir():
+        try:
+            if f"asrlab-survivor-{mark}".encode() in (proc / "cmdline").read_bytes():
+                found.append(f"process {proc.name}")
+        except OSError:
+            pass
+    return found
+
+
 @pytest.fixture(scope="module")
 def attack_run(tmp_path_factory, course, student_nb, release_nb, checkpoint):
     base = tmp_path_factory.mktemp("attacks")
     subs, out = base / "submitted", base / "out"
     marker = base / "marker"
     listener = _Listener()
+    mark = os.urandom(6).hex()
+    planted = _plant(mark)
     fill = {"__COURSE__": str(course), "__SUBS__": str(subs), "__OUT__": str(out),
-            "__MARKER__": str(marker), "__PORT__": str(listener.port)}
+            "__MARKER__": str(marker), "__PORT__": str(listener.port), "__MARK__": mark,
+            "__PLANTED__": repr([str(p) for p in planted])}
     expected: Dict[str, Tuple[Dict[str, str], Dict[str, List[str]]]] = {}
     for path in sorted(ATTACKS.glob("*.py")):
         text = path.read_text()
@@ -127,8 +157,20 @@ def attack_run(tmp_path_factory, course, student_nb, release_nb, checkpoint):
     (folder / "demo_model.pt").symlink_to(checkpoint)
     expected["symlinks"] = (zero, {"test_softmax": ["symbolic link"]})
 
-    results = run_autograde(course, subs, out)
-    return results, expected, marker, listener, out
+    secrets = {"ASRLAB_GRADE_HIDDEN_SEED": "4242", "ASRLAB_TEST_SECRET": f"secret-{mark}"}
+    saved = {k: os.environ.get(k) for k in secrets}
+    os.environ.update(secrets)
+    try:
+        results = run_autograde(course, subs, out)
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        for path in planted:
+            path.unlink()
+    time.sleep(2)  # a survivor would write its late files by now
+    yield results, expected, marker, listener, out, mark, planted
+    for path in Path("/tmp").glob(f"asrlab-*-{mark}"):
+        path.unlink()
 
 
 def _expected_points(spec: str, max_points: float) -> float:
@@ -144,7 +186,7 @@ def _names() -> List[str]:
 
 @pytest.mark.parametrize("name", _names())
 def test_attack_outcome(attack_run, name: str) -> None:
-    results, expected, _, _, _ = attack_run
+    results, expected, *_ = attack_run
     assert name in results, f"{name} was not graded (the run must go on for every submission)"
     r = results[name]
     assert not r.get("grader_error"), r.get("error")
@@ -162,13 +204,20 @@ def test_attack_outcome(attack_run, name: str) -> None:
 
 
 def test_no_side_effects(attack_run) -> None:
-    results, _, marker, listener, out = attack_run
+    results, _, marker, listener, out, mark, planted = attack_run
     assert not marker.exists(), "a sandbox wrote outside its scratch folder"
     assert not Path("/tmp/asrlab-attack-owned").exists()
     assert listener.hits == 0, "a sandbox reached the network"
     rows = (out / "grades.csv").read_text().splitlines()
     assert not any("attacker" in row for row in rows)
     assert len(rows) == 1 + len(results)
+    assert not _host_traces(mark), "a process or file of a sandbox outlived its job"
+
+
+def test_planted_files_exist_on_the_host(attack_run) -> None:
+    """The planted files were really there (else 'planted_files' would prove nothing)."""
+    *_, planted = attack_run
+    assert {p.parent for p in planted} >= {Path("/tmp"), Path.home()}
 
 
 def test_sandbox_isolation_reported(attack_run) -> None:
@@ -179,7 +228,7 @@ def test_sandbox_isolation_reported(attack_run) -> None:
 
 
 def test_feedback_never_shows_hidden_inputs(attack_run) -> None:
-    results, _, _, _, out = attack_run
+    results, _, _, _, out, *_ = attack_run
     fb = (out / "feedback" / "nan_overflow" / "demo.md").read_text()
     assert "hidden case" in fb and "float64[4, 7]" in fb, "shapes and dtypes are shown"
     assert "tracing softmax" not in (out / "feedback" / "print_flood" / "demo.md").read_text()
@@ -214,3 +263,20 @@ def test_audit_hook_alone_stops_the_attacks(tmp_path, course, student_nb, checkp
         for gid, spec in expect.items():
             assert points[gid] == pytest.approx(_expected_points(spec, FULL[gid])), f"{name}/{gid}: {msgs[gid]}"
     assert not marker.exists() and listener.hits == 0
+
+
+def test_planted_files_leak_without_the_sandbox(tmp_path, course, student_nb, checkpoint):
+    """The 'planted_files' attack does detect a leak: with --insecure, native reads get through."""
+    mark = os.urandom(6).hex()
+    planted = _plant(mark)
+    try:
+        text = (ATTACKS / "planted_files.py").read_text().replace(
+            "__PLANTED__", repr([str(p) for p in planted]))
+        _, _, answers = parse_attack(text)
+        submit(tmp_path / "submitted", "planted_files", with_answers(student_nb, answers), checkpoint)
+        results = run_autograde(course, tmp_path / "submitted", tmp_path / "out", "--insecure")
+    finally:
+        for path in planted:
+            path.unlink()
+    messages = task_messages(results["planted_files"])["test_softmax"]
+    assert "torch.from_file" in messages and "exists" in messages, messages
