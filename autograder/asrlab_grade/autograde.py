@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from . import secret
 from .bwrap import SandboxSpec, check_bwrap, covered_dirs, default_allowlist
 from .course import Course, Submission
 from .grader import GraderError, RunContext, grade_notebook
@@ -31,9 +32,16 @@ def default_workers() -> int:
 
 
 def make_context(course: Course, name: str, hide_extra: Sequence[Path] = (), seed: Optional[int] = None,
-                 insecure: bool = False) -> RunContext:
+                 insecure: bool = False, course_secret: Optional[bytes] = None,
+                 secret_file: Optional[Path] = None) -> RunContext:
     """Everything a run shares; raises :class:`SandboxUnavailable` when bwrap cannot run here
-    (unless ``insecure``: then student code runs with rlimits and the audit hook only)."""
+    (unless ``insecure``: then student code runs with rlimits and the audit hook only).
+
+    ``course_secret`` (default: the course's stored secret, made on first use, see
+    :mod:`asrlab_grade.secret`) seeds the hidden test splits.
+    """
+    path = secret.secret_path(course.root, secret_file)
+    secret.activate(course_secret if course_secret is not None else secret.load_or_create(path))
     assignment = course.load_assignment(name)
     release_dir = course.release_dir(name)
     release = {p.name: read_notebook(p) for p in course.release_notebooks(name)}
@@ -45,7 +53,8 @@ def make_context(course: Course, name: str, hide_extra: Sequence[Path] = (), see
     spec = None if insecure else SandboxSpec(check_bwrap(), keep, covered_dirs(), assignment.limits.disk_mb)
     run_root = Path(tempfile.mkdtemp(prefix="asrlab-grade-"))
     os.chmod(run_root, 0o700)
-    hide = {os.path.realpath(course.root)} | {os.path.realpath(p) for p in hide_extra}
+    hide = {os.path.realpath(course.root), os.path.realpath(path.parent)}
+    hide |= {os.path.realpath(p) for p in hide_extra} | set(covered_dirs())
     task_file = course.task_file(name)
     if task_file is not None:
         hide.add(os.path.realpath(task_file.parent))
@@ -62,10 +71,13 @@ def grade_submission(ctx: RunContext, sub: Submission, acquire: Callable[[], San
     t0 = time.monotonic()
     notebooks = [grade_notebook(ctx, acquire, sub.student, name, path, sub.folder)
                  for name, path in sub.notebooks.items()]
+    wait = sum(n.get("sandbox_wait_s", 0.0) for n in notebooks)
     return {"student": sub.student, "assignment": ctx.assignment.name,
             "score": round(sum(n["score"] for n in notebooks), 4),
             "max_score": sum(n["max_score"] for n in notebooks),
-            "notebooks": notebooks, "seconds": round(time.monotonic() - t0, 3),
+            "notebooks": notebooks, "seconds": round(time.monotonic() - t0 - wait, 3),
+            "sandbox_wait_s": round(wait, 3),
+            "needs_review": [f"{n['notebook']}: {f}" for n in notebooks for f in n.get("review", [])],
             "error": next((n["error"] for n in notebooks if n.get("error")), None)}
 
 
@@ -89,6 +101,8 @@ def grade_all(ctx: RunContext, subs: Sequence[Submission], workers: int, warm: b
 
     def one(i: int, sub: Submission) -> Dict[str, Any]:
         pool.begin_submission()
+        if sub.problem:
+            return dict(_failed(ctx, sub, sub.problem), error=sub.problem, grader_error=False)
         try:
             return grade_submission(ctx, sub, pool.acquire)
         except GraderError as e:

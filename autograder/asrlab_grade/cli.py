@@ -18,7 +18,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .autograde import default_workers, grade_all, make_context
 from .bwrap import SandboxUnavailable
@@ -35,14 +35,16 @@ def _autograde(args: argparse.Namespace) -> int:
     out = Path(args.out or f"asrlab-grade-out/{args.assignment}").resolve()
     hide = [subs_dir, out] + [Path(h) for h in args.hide]
     try:
-        ctx = make_context(course, args.assignment, hide_extra=hide, seed=args.seed, insecure=args.insecure)
+        ctx = make_context(course, args.assignment, hide_extra=hide, seed=args.seed, insecure=args.insecure,
+                           secret_file=Path(args.secret).expanduser() if args.secret else None)
     except SandboxUnavailable as e:
         print(f"asrlab-grade: refusing to grade without a sandbox: {e}. To grade anyway with "
               "resource limits and the audit hook only (student code can then read any file this "
               "user can), pass --insecure", file=sys.stderr)
         return 2
+    skipped: List[Tuple[str, str]] = []
     try:
-        subs = discover(subs_dir, args.assignment, list(ctx.release))
+        subs = discover(subs_dir, args.assignment, list(ctx.release), skipped)
     except CourseError:
         shutil.rmtree(ctx.run_root, ignore_errors=True)
         raise
@@ -56,7 +58,8 @@ def _autograde(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - t0
     write_outputs(results, out, {"assignment": args.assignment, "submissions": len(results),
                                  "workers": workers, "seconds": round(elapsed, 3),
-                                 "course_root": str(course.root)})
+                                 "course_root": str(course.root),
+                                 "skipped": [{"name": n, "reason": r} for n, r in skipped]})
     if args.gradebook:
         from .gradebook import write_gradebook
         db = course.root / "gradebook.db" if args.gradebook == COURSE_GRADEBOOK else Path(args.gradebook)
@@ -64,6 +67,8 @@ def _autograde(args: argparse.Namespace) -> int:
         n = write_gradebook(url, args.assignment, ctx.release, results)
         print(f"gradebook: {n} grades written to {url}")
     print(summary_table(results))
+    for name, reason in skipped:
+        print(f"not graded: {name!r}: {reason}")
     modes = sorted({", ".join(f"{k}={v}" for k, v in sorted(nb.get("isolation", {}).items()))
                     for r in results for nb in r.get("notebooks", []) if nb.get("isolation")})
     print("sandbox isolation: " + ("; ".join(modes) if modes else "-"))
@@ -105,6 +110,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="also write scores to nbgrader's gradebook (path or database URL; "
                         "default: the course's gradebook.db)")
     a.add_argument("--seed", type=int, default=None, help="fixed input seed (default: secret, per run)")
+    a.add_argument("--secret", help="the course secret's file (default: ~/.config/asrlab-grade/"
+                                    "<course hash>/secret or $ASRLAB_GRADE_SECRET_FILE; made on first use)")
     a.add_argument("--cold", action="store_true",
                    help="start no sandbox ahead of use (slower; each still grades one attempt)")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")

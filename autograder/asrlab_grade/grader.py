@@ -20,6 +20,7 @@ from . import wire
 from .bwrap import SandboxSpec
 from .compare import Verdict
 from .notebook import SubmissionError, graded_cells, read_notebook, rebuild
+from .scan import review_flags
 from .session import GraderError, Sandbox, Session, run_session
 from .task import Assignment, Case, FunctionTask, TrainingTask, band_fraction
 
@@ -90,6 +91,26 @@ class TaskResult:
     total: int
     messages: List[str]
     kind: str
+
+
+def _submission_files(ctx: RunContext, folder: Optional[Path], files: Dict[str, Path]) -> Dict[str, str]:
+    """Add the submission's checkpoints and extra files to ``files``; returns refused ones and why."""
+    refused: Dict[str, str] = {}
+    if folder is None:
+        return refused
+    limit = ctx.assignment.limits.disk_mb * 2**20 // 2   # the rest of the scratch is the notebook's
+    names = {t.checkpoint for t in ctx.assignment.tasks if isinstance(t, TrainingTask)}
+    for rel in sorted(names | set(ctx.assignment.submission_files)):
+        src = folder / rel
+        if src.is_symlink():
+            refused[rel] = (f"'{rel}' is a symbolic link, not a file; submit the file itself")
+        elif src.is_file() and src.stat().st_size > limit:
+            refused[rel] = (f"'{rel}' is {src.stat().st_size / 2**20:.0f} MB, more than the "
+                            f"{limit / 2**20:.0f} MB a submitted file may have; save a smaller model "
+                            "(fewer or smaller layers, float32 weights, no optimizer state)")
+        elif src.is_file():
+            files[rel] = src
+    return refused
 
 
 def _score_function(task: FunctionTask, max_points: float, cs: CaseSet, s: Session) -> TaskResult:
@@ -166,8 +187,13 @@ def grade_notebook(ctx: RunContext, acquire: Callable[[], Sandbox], student: str
         return zero_all(str(e))
     tasks = ctx.assignment.tasks
     skip = tuple(g for t in tasks if isinstance(t, TrainingTask) for g in t.skip_cells)
-    plan, notes = rebuild(release, nb, skip)
+    try:
+        plan, notes = rebuild(release, nb, skip)
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as e:
+        return zero_all(f"{path.name} is not a well-formed notebook ({type(e).__name__}); download a "
+                        "fresh copy with File > Download > .ipynb and submit that")
     out["notes"].extend(notes)
+    out["review"] = review_flags([(c.grade_id or f"cell {c.index}", c.source) for c in plan if c.origin == "student"])
     calls, timeouts, cpu, forbidden = [], {}, {}, set()
     points = dict(cells)
     for task in tasks:
@@ -190,12 +216,10 @@ def grade_notebook(ctx: RunContext, acquire: Callable[[], Sandbox], student: str
             timeouts[cid] = task.timeout_s
             cpu[cid] = task.cpu_s if task.cpu_s is not None else task.timeout_s
     files = {f.name: f for f in ctx.release_files}
-    if folder is not None:
-        for rel in {t.checkpoint for t in tasks if isinstance(t, TrainingTask)} | set(
-                ctx.assignment.submission_files):
-            src = folder / rel
-            if src.is_file() and not src.is_symlink():
-                files[rel] = src
+    refused = _submission_files(ctx, folder, files)
+    for call in calls:
+        if call["kind"] == "train_eval" and call["checkpoint"] in refused:
+            call["refused"] = refused[call["checkpoint"]]
     job = {"cells": [{"index": c.index, "source": c.source, "label": c.grade_id or f"cell {c.index}"}
                      for c in plan], "calls": calls,
            "forbidden": sorted(forbidden), "limits": ctx.assignment.limits.__dict__,
@@ -234,4 +258,5 @@ def grade_notebook(ctx: RunContext, acquire: Callable[[], Sandbox], student: str
     out["stdout"], out["stderr"] = session.stdout, session.stderr
     out["isolation"] = session.isolation
     out["restarts"] = session.restarts
+    out["sandbox_wait_s"] = round(session.wait_s, 3)
     return out

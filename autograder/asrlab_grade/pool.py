@@ -21,6 +21,7 @@ class SandboxPool:
         self.spares: List[Sandbox] = []
         self.lock = threading.Lock()
         self.closed = False
+        self._top_up()  # the first sandboxes warm up while the run computes its references
 
     def begin_submission(self) -> None:
         with self.lock:

@@ -14,6 +14,7 @@ input transformers and event hooks are inert, so a student cannot rewrite later 
 from __future__ import annotations
 
 import builtins
+import inspect
 import json
 import os
 import sys
@@ -152,9 +153,55 @@ def _current_call() -> Optional[str]:
     return found
 
 
+# A checkpoint's config holds constructor arguments: a few plain values, never data.
+CONFIG_MAX_KEYS = 32
+CONFIG_MAX_LIST = 16
+CONFIG_MAX_STR = 100
+
+
+def check_config(config: Any, cls: Any) -> None:
+    """Refuse a checkpoint ``config`` that is not a small dict of plain constructor arguments.
+
+    Keys must be parameters of ``cls`` (unless it takes ``**kwargs``); values are None, bools,
+    numbers, short strings or short lists of those.
+    """
+    fix = ("; save only the model's constructor arguments: torch.save({'config': dict(input_dim=80, "
+           "hidden_dim=256, ...), 'state_dict': model.state_dict()}, path)")
+    if type(config) is not dict:
+        raise ValueError(f"the checkpoint's config is a {type(config).__name__}, not a dict" + fix)
+    if len(config) > CONFIG_MAX_KEYS:
+        raise ValueError(f"the checkpoint's config has {len(config)} entries (at most {CONFIG_MAX_KEYS})" + fix)
+    scalar = (type(None), bool, int, float)
+
+    def plain(v: Any) -> bool:
+        if type(v) in scalar:
+            return True
+        if type(v) is str:
+            return len(v) <= CONFIG_MAX_STR
+        return type(v) in (list, tuple) and len(v) <= CONFIG_MAX_LIST and all(
+            type(x) in scalar or (type(x) is str and len(x) <= CONFIG_MAX_STR) for x in v)
+
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        params = None
+    open_kwargs = params is None or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    for key, value in config.items():
+        if type(key) is not str:
+            raise ValueError(f"the checkpoint's config has a key {key!r} that is not a string" + fix)
+        if not open_kwargs and key not in params:
+            raise ValueError(f"the checkpoint's config has '{key}', which {cls.__name__}() does not take" + fix)
+        if not plain(value):
+            raise ValueError(f"the checkpoint's config entry '{key}' is a {type(value).__name__} "
+                             f"(allowed: numbers, strings up to {CONFIG_MAX_STR} characters, lists of up "
+                             f"to {CONFIG_MAX_LIST} of those)" + fix)
+
+
 def _train_eval(call: Dict[str, Any], ns: Dict[str, Any], inputs: Any) -> Any:
     import torch
     path = call["checkpoint"]
+    if call.get("refused"):
+        raise ValueError(call["refused"])
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint '{path}' was not submitted; run the training cell, "
                                 "which saves it, and submit the file next to the notebook")
@@ -165,6 +212,7 @@ def _train_eval(call: Dict[str, Any], ns: Dict[str, Any], inputs: Any) -> Any:
     cls = ns.get(call["model_class"])
     if cls is None:
         raise NameError(f"class {call['model_class']} is not defined in the notebook")
+    check_config(ckpt["config"], cls)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = cls(**ckpt["config"])
     model.load_state_dict(ckpt["state_dict"])

@@ -219,6 +219,7 @@ class Session:
     stderr: str = ""
     isolation: Dict[str, Any] = field(default_factory=dict)
     restarts: int = 0
+    wait_s: float = 0.0          # waiting for sandboxes to finish importing (not started ahead)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -266,7 +267,9 @@ def run_session(acquire: Callable[[], Sandbox], job: Dict[str, Any], files: Dict
                     calls=[calls_by_id[c] for c in remaining])
         sb = acquire()
         try:
-            t_end += _warm(sb)
+            waited = _warm(sb)
+            s.wait_s += waited
+            t_end += waited
             sb.start(part, files)
             phase, ev, timed_out, cpu_over, tampered = _drive(sb, part, s, remaining, limits, call_timeouts,
                                                               call_cpu, t_end)

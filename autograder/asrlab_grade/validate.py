@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
+from . import secret
 from .autograde import grade_all, make_context
 from .course import Course, Submission
 from .notebook import cell_source, graded_cells, is_answer, nbgrader_meta, read_notebook
@@ -127,7 +128,7 @@ def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2
                 problems += failed
                 if failed:
                     continue
-            ctx = make_context(course, name, insecure=insecure)
+            ctx = make_context(course, name, insecure=insecure, course_secret=secret.fresh())
             subs = [Submission("solution", sol_dir, {p.name: sol_dir / p.name for p in release}),
                     Submission("blank", None, {p.name: p for p in release})]
             sol, blank = grade_all(ctx, subs, workers=workers, progress=progress)

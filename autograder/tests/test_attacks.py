@@ -20,6 +20,8 @@ import pytest
 from conftest import ATTACKS, grade_id, run_autograde, submit, task_messages, task_points, with_answers
 
 FULL = {"test_softmax": 2.0, "test_best_path": 2.0, "test_model": 2.0}
+# The grader package's own hidden task modules (shown empty in every sandbox).
+GRADE_TASKS = str(Path(__import__("asrlab_grade").__file__).parent / "tasks")
 
 
 def parse_attack(text: str) -> Tuple[Dict[str, str], Dict[str, List[str]], Dict[str, str]]:
@@ -100,6 +102,7 @@ def attack_run(tmp_path_factory, course, student_nb, release_nb, checkpoint):
     planted = _plant(mark)
     fill = {"__COURSE__": str(course), "__SUBS__": str(subs), "__OUT__": str(out),
             "__MARKER__": str(marker), "__PORT__": str(listener.port), "__MARK__": mark,
+            "__GRADE_TASKS__": GRADE_TASKS,
             "__PLANTED__": repr([str(p) for p in planted])}
     expected: Dict[str, Tuple[Dict[str, str], Dict[str, List[str]]]] = {}
     for path in sorted(ATTACKS.glob("*.py")):
@@ -150,6 +153,28 @@ def attack_run(tmp_path_factory, course, student_nb, release_nb, checkpoint):
     (folder / "demo_model.pt").write_bytes(pickle.dumps(_Evil(str(marker))))
     expected["evil_checkpoint"] = (dict(full, test_model="0"), {"test_model": ["could not be evaluated"]})
 
+    # A cell whose source is not text, JSON nested too deeply, a checkpoint over the size limit.
+    nb = copy.deepcopy(student_nb)
+    for c in nb["cells"]:
+        if grade_id(c) == "softmax_answer":
+            c["source"] = ["def softmax(x):\n", 42, {"a": None}]
+    submit(subs, "source_not_text", nb, checkpoint)
+    expected["source_not_text"] = (dict(full, test_softmax="0"), {"test_softmax": ["not defined"]})
+    submit(subs, "deep_json", None, raw=b'{"cells": ' + b"[" * 200_000 + b"]" * 200_000 + b"}")
+    expected["deep_json"] = (zero, {k: ["nests its JSON too deeply"] for k in zero})
+    folder = submit(subs, "huge_checkpoint", student_nb)
+    with (folder / "demo_model.pt").open("wb") as f:
+        f.truncate(40 * 2**20)   # sparse: over half the demo's 64 MB scratch
+    expected["huge_checkpoint"] = (dict(full, test_model="0"), {"test_model": ["MB, more than the 32 MB"]})
+
+    # A checkpoint whose config smuggles data (a lookup table) instead of constructor arguments.
+    import torch
+    ckpt = torch.load(checkpoint, weights_only=True)
+    ckpt["config"] = dict(ckpt["config"], answers={str(i): i % 3 for i in range(400)})
+    folder = submit(subs, "config_lookup", student_nb)
+    torch.save(ckpt, folder / "demo_model.pt")
+    expected["config_lookup"] = (dict(full, test_model="0"), {"test_model": ["'answers', which TinyClassifier() does not take"]})
+
     # Symbolic links to the solution notebook and to a file outside the submission.
     folder = subs / "symlinks" / "demo"
     folder.mkdir(parents=True)
@@ -181,7 +206,8 @@ def _names() -> List[str]:
     return sorted([p.stem for p in ATTACKS.glob("*.py")] + [
         "victim", "deleted_tests", "edited_tests", "stripped_metadata", "reordered_cells",
         "corrupt_json", "empty_file", "not_a_notebook", "json_not_notebook",
-        "missing_checkpoint", "evil_checkpoint", "symlinks"])
+        "missing_checkpoint", "evil_checkpoint", "config_lookup", "symlinks", "source_not_text",
+        "deep_json", "huge_checkpoint"])
 
 
 @pytest.mark.parametrize("name", _names())
@@ -201,6 +227,12 @@ def test_attack_outcome(attack_run, name: str) -> None:
         for frag in frags:
             text = msgs.get(gid, "") + (r.get("error") or "")
             assert frag in text, f"{name}: message of {gid} lacks {frag!r}: {text[:500]}"
+
+
+def test_malformed_cell_is_explained(attack_run) -> None:
+    results, *_ = attack_run
+    notes = "\n".join(results["source_not_text"]["notebooks"][0]["notes"])
+    assert "other than text as source" in notes and "Download a fresh copy" in notes
 
 
 def test_no_side_effects(attack_run) -> None:
@@ -245,7 +277,7 @@ def test_audit_hook_alone_stops_the_attacks(tmp_path, course, student_nb, checkp
     subs, out, marker = tmp_path / "submitted", tmp_path / "out", tmp_path / "marker"
     listener = _Listener()
     fill = {"__COURSE__": str(course), "__SUBS__": str(subs), "__OUT__": str(out),
-            "__MARKER__": str(marker), "__PORT__": str(listener.port)}
+            "__MARKER__": str(marker), "__PORT__": str(listener.port), "__GRADE_TASKS__": GRADE_TASKS}
     expected = {}
     for name in AUDIT_LAYER_ATTACKS:
         text = (ATTACKS / f"{name}.py").read_text()
@@ -280,3 +312,18 @@ def test_planted_files_leak_without_the_sandbox(tmp_path, course, student_nb, ch
             path.unlink()
     messages = task_messages(results["planted_files"])["test_softmax"]
     assert "torch.from_file" in messages and "exists" in messages, messages
+
+
+def test_grader_introspection_needs_review(attack_run) -> None:
+    """Answer cells that reach for the grader are flagged for a person, the score is untouched."""
+    results, _, _, _, out, *_ = attack_run
+    flags = "\n".join(results["tamper_grader"]["needs_review"])
+    assert "asrlab_grade" in flags and "(gc)" in flags and "ctypes" in flags
+    assert results["tamper_grader"]["score"] == 6.0, "a flag alone never costs points"
+    assert "_posixsubprocess" in "\n".join(results["outlive_job"]["needs_review"])
+    for clean in ("victim", "deleted_tests", "stripped_metadata"):
+        assert results[clean]["needs_review"] == [], results[clean]["needs_review"]
+    import csv
+    with (out / "grades.csv").open() as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert "gc" in rows["tamper_grader"]["needs_review"] and rows["victim"]["needs_review"] == ""
