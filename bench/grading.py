@@ -131,6 +131,20 @@ def run_asrlab(course: Path, out: Path, workers: int) -> float:
     return time.perf_counter() - t0
 
 
+def bwrap_start_ms(repeat: int = 10) -> float:
+    """Milliseconds to start and end one sandbox with the grader's own bwrap command line."""
+    sys.path.insert(0, str(ROOT / "autograder"))
+    from asrlab_grade.bwrap import SandboxSpec, check_bwrap, covered_dirs, default_allowlist
+
+    spec = SandboxSpec(check_bwrap(), default_allowlist(), covered_dirs())
+    with tempfile.TemporaryDirectory() as job:
+        cmd = spec.command(job, ["true"])
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            subprocess.run(cmd, check=True)
+        return (time.perf_counter() - t0) / repeat * 1000
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_N} submissions, about a minute")
@@ -151,6 +165,8 @@ def main() -> None:
         results = [json.loads(p.read_text()) for p in (work / "out" / "results").glob("*.json")]
         per_sub = sorted(r["seconds"] for r in results)
         median = per_sub[len(per_sub) // 2]
+        waits = sorted(r.get("sandbox_wait_s", 0.0) for r in results)
+        bwrap_ms = bwrap_start_ms()
         nb_scores, asr_scores = nbgrader_scores(course), [r["score"] for r in results]
         print(f"submissions: {n}   workers: {args.workers}   cores: {os.cpu_count()}")
         print(f"scores: nbgrader {sorted(set(nb_scores))}   asrlab-grade {sorted(set(asr_scores))}")
@@ -161,6 +177,9 @@ def main() -> None:
         print(f"own compute per submission (warm, no sandbox): {own:.3f} s")
         print(f"asrlab-grade per-submission time in a worker: median {median:.3f} s, "
               f"max {per_sub[-1]:.3f} s; overhead beyond own compute: {median - own:.3f} s")
+        print(f"waiting for a sandbox to finish importing (not started ahead): median "
+              f"{waits[len(waits) // 2]:.3f} s, max {waits[-1]:.3f} s per submission")
+        print(f"bwrap itself: {bwrap_ms:.1f} ms per sandbox (namespaces + allowlisted root, running `true`)")
         print(f"ratio: {t_nb / t_asr:.2f}")
     finally:
         if args.keep is None:
