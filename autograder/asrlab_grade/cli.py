@@ -5,6 +5,7 @@ Usage::
     asrlab-grade autograde ASSIGNMENT SUBMISSIONS_DIR [--out DIR] [--workers N]
                  [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold] [--insecure]
     asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR]
+    asrlab-grade release ASSIGNMENT [--package SPEC] [--colab-base URL] [--no-wheel]
 
 SUBMISSIONS_DIR is nbgrader's ``submitted/`` folder (``<student>/<assignment>/*.ipynb``),
 a folder of ``<student>/`` folders, or a flat folder of ``<student>.ipynb`` files.
@@ -97,6 +98,15 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _release(args: argparse.Namespace) -> int:
+    from .release import release
+    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    for line in release(course, args.assignment, package=args.package, colab_base=args.colab_base,
+                        wheel=not args.no_wheel):
+        print(line)
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="asrlab-grade", description="Hardened autograding for asrlab")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -124,9 +134,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     v.add_argument("--course-root")
     v.add_argument("--workers", type=int, default=0)
     v.add_argument("--insecure", action="store_true", help="grade without the bwrap sandbox")
+    r = sub.add_parser("release", help="release an assignment: nbgrader's release, package source, library wheel")
+    r.add_argument("assignment")
+    r.add_argument("--course-root")
+    r.add_argument("--package", help="where the setup cell installs asrlab from (default: release.toml)")
+    r.add_argument("--colab-base", help="public folder of the releases, for Open in Colab links")
+    r.add_argument("--no-wheel", action="store_true", help="do not build the library wheel")
     args = ap.parse_args(argv)
+    commands = {"autograde": _autograde, "validate": _validate, "release": _release}
     try:
-        return _autograde(args) if args.cmd == "autograde" else _validate(args)
+        return commands[args.cmd](args)
     except CourseError as e:
         print(f"asrlab-grade: {e}", file=sys.stderr)
         return 2

@@ -31,3 +31,26 @@ def test_module_entry_point_and_version():
     import asrlab
 
     assert out.stdout.strip() == f"asrlab {asrlab.__version__}"
+
+
+def test_known_errors_are_one_line_with_the_fix(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert cli.main(["baseline", "--root", str(missing), "--split", "test-clean"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err
+    assert err.startswith("asrlab: error: ") and str(missing) in err and "asrlab data synth librispeech" in err
+
+
+def test_traceback_flag_shows_where_a_known_error_came_from(tmp_path):
+    from asrlab.errors import AsrlabError
+
+    with pytest.raises(AsrlabError, match="does not exist"):
+        cli.main(["--traceback", "baseline", "--root", str(tmp_path / "nowhere"), "--split", "test-clean"])
+
+
+def test_help_names_the_environment_variables(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for name in ("ASRLAB_BUDGET", "ASRLAB_CACHE", "ASRLAB_DATA", "ASRLAB_LIBRISPEECH", "ASRLAB_HVB"):
+        assert name in out

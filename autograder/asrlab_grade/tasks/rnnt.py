@@ -7,7 +7,8 @@ One task per graded test cell of ``solutions/rnnt/rnnt.ipynb``:
   secret seed: square and very unequal ``T`` / ``U``, no labels, one frame, a negative blank index, the
   blank first or last, repeated labels, and peaky logits on which probabilities underflow.
 * ``test_encoder`` / ``test_predictor`` / ``test_joiner`` -- the student's classes are built in the sandbox by
-  public adapters: output shapes and lengths of the encoder, the predictor's ``forward`` against its own
+  public adapters: output shapes and lengths of the encoder (and, without subsampling, outputs that do not
+  depend on the batch's padding), the predictor's ``forward`` against its own
   ``step`` (start symbol, shift by one, batch-first state), and joiner logits compared with
   :class:`asrlab.models.Joiner` holding the same weights (lattice broadcasting and paired rows).
 * ``test_greedy`` -- compared exactly with :func:`asrlab.decoding.rnnt_greedy_search` on seeded
@@ -20,7 +21,8 @@ One task per graded test cell of ``solutions/rnnt/rnnt.ipynb``:
 
 Plausible wrong answers these cases catch (checked by ``autograder/tests/test_rnnt_assignment.py``): an
 off-by-one frame or state in either recursion, blank and label moves swapped, a missing terminal blank,
-probabilities instead of log-probabilities, a predictor without the start symbol or fed the wrong tokens,
+probabilities instead of log-probabilities (float32 or float64), an encoder whose LSTM runs over the
+padding, a predictor without the start symbol or fed the wrong tokens,
 a joiner that broadcasts frames against the wrong axis, a greedy decoder that emits at most one symbol per
 frame, ignores the cap, never feeds its output to the predictor or starts from the wrong symbol.
 """
@@ -103,7 +105,8 @@ def lattice_cases(rng: np.random.Generator) -> List[Case]:
     # (T, U, V, blank, logit scale)
     specs = [(6, 4, VOCAB, BLANK, 1.0), (12, 5, VOCAB, BLANK, 2.0), (3, 9, VOCAB, BLANK, 1.5),
              (25, 2, 7, 0, 1.0), (1, 3, 5, 4, 1.0), (7, 0, 6, 2, 1.0), (9, 6, 8, -1, 1.0),
-             (40, 20, VOCAB, BLANK, 12.0)]  # the last: peaky, probabilities underflow
+             (40, 20, VOCAB, BLANK, 12.0), (30, 8, VOCAB, BLANK, 16.0),  # peaky: probabilities underflow
+             (15, 12, 10, 0, 40.0)]                                       # ... even in float64
     for frames, num_labels, vocab, blank, scale in specs:
         lp = lattice_log_probs(rng, frames, num_labels, vocab, scale)
         real_blank = blank % vocab
@@ -143,8 +146,17 @@ def adapt(Encoder, input_dim, hidden_dim, num_layers, output_dim, subsampling, f
     with torch.no_grad():
         out, out_lengths = encoder(torch.as_tensor(feats), torch.as_tensor(lengths))
     out_lengths = [int(n) for n in torch.as_tensor(out_lengths).tolist()]
+    # Without subsampling, every utterance's valid frames must not depend on the padding of the batch.
+    plain = Encoder(input_dim, hidden_dim, num_layers, output_dim, subsampling=1).eval()
+    feats, lengths = torch.as_tensor(feats), torch.as_tensor(lengths)
+    with torch.no_grad():
+        padded, _ = plain(feats, lengths)
+        ignores_padding = all(
+            torch.allclose(padded[b, :n], plain(feats[b:b + 1, :n], lengths[b:b + 1])[0][0], atol=1e-5)
+            for b, n in enumerate(lengths.tolist()))
     return {"batch": int(out.shape[0]), "dim": int(out.shape[-1]), "lengths": out_lengths,
-            "covers_lengths": bool(out.dim() == 3 and out.shape[1] >= max(out_lengths))}
+            "covers_lengths": bool(out.dim() == 3 and out.shape[1] >= max(out_lengths)),
+            "ignores_padding": bool(ignores_padding)}
 '''
 
 
@@ -155,6 +167,8 @@ def encoder_cases(rng: np.random.Generator) -> List[Case]:
         feats = rng.normal(size=(batch, frames, 20)).astype(np.float32)
         lengths = np.sort(rng.integers(5, frames + 1, size=batch))[::-1].copy()
         lengths[0] = frames
+        for b, n in enumerate(lengths):
+            feats[b, n:] = 0.0  # padding as a collate function writes it
         cases.append(Case((20, hidden, layers, dim, sub, feats, lengths.astype(np.int64))))
     return cases
 
@@ -165,7 +179,7 @@ def encoder_reference(input_dim, hidden_dim, num_layers, output_dim, subsampling
 
     out_lengths = ConvSubsampling(input_dim, subsampling).output_lengths(torch.as_tensor(lengths))
     return {"batch": int(feats.shape[0]), "dim": int(output_dim), "lengths": [int(n) for n in out_lengths.tolist()],
-            "covers_lengths": True}
+            "covers_lengths": True, "ignores_padding": True}
 
 
 PREDICTOR_ADAPTER = '''
