@@ -14,7 +14,7 @@ root file system holds only:
   shows the sandbox's own processes only.
 
 The environment is cleared: only what :func:`sandbox_env` lists is set, never a grader
-setting or secret. ``--die-with-parent`` ends the sandbox with the grader, and when the
+setting or secret. The sandbox cannot create user namespaces of its own (``--disable-userns``). ``--die-with-parent`` ends the sandbox with the grader, and when the
 PID namespace's first process ends, the kernel ends every process started inside, new
 sessions included.
 """
@@ -79,13 +79,22 @@ def check_bwrap(bwrap: Optional[str] = None) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def supports_size(bwrap: str) -> bool:
-    """Whether this bwrap can size-limit a tmpfs (``--size``, bubblewrap 0.10 and later)."""
+def _help(bwrap: str) -> str:
     try:
         out = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
-        return False
-    return "--size" in out.stdout + out.stderr
+        return ""
+    return out.stdout + out.stderr
+
+
+def supports_size(bwrap: str) -> bool:
+    """Whether this bwrap can size-limit a tmpfs (``--size``, bubblewrap 0.10 and later)."""
+    return "--size" in _help(bwrap)
+
+
+def _no_nested_userns(bwrap: str) -> List[str]:
+    """``--disable-userns`` where supported: the sandbox cannot make user namespaces of its own."""
+    return ["--disable-userns"] if "--disable-userns" in _help(bwrap) else []
 
 
 def _system_binds() -> List[str]:
@@ -149,8 +158,8 @@ class SandboxSpec:
         """The bwrap command line that runs ``argv`` with ``job_files`` at :data:`JOB_DIR`."""
         sized = supports_size(self.bwrap)
         size = ["--size", str(self.disk_mb * 2**20)] if sized else []
-        args = [self.bwrap, *UNSHARE, "--die-with-parent", "--new-session", "--clearenv",
-                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), *_system_binds()]
+        args = [self.bwrap, *UNSHARE, *_no_nested_userns(self.bwrap), "--die-with-parent", "--new-session",
+                "--clearenv", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), *_system_binds()]
         for path in self.allow:
             args += ["--ro-bind", path, path]
         for path in self.cover:
