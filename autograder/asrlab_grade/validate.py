@@ -7,13 +7,14 @@ one task, and that the release leaks no solution or hidden test.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import List, Optional
 
-from . import secret
+from . import hidden, secret
 from .autograde import grade_all, make_context
 from .course import Course, Submission
 from .notebook import cell_source, graded_cells, is_answer, nbgrader_meta, read_notebook
@@ -106,7 +107,25 @@ def execute_solution(src_dir: Path, workdir: Path, notebooks: List[str]) -> List
 
 def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2,
              progress: bool = False, insecure: bool = False) -> List[str]:
-    """Lint and grade solution and blank release of each assignment; returns problems."""
+    """Lint and grade solution and blank release of each assignment; returns problems.
+
+    Grading uses a fresh random course secret, so the hidden splits are new ones, made in a
+    temporary folder that is removed afterwards.
+    """
+    old = os.environ.get(hidden.CACHE_ENV)
+    with tempfile.TemporaryDirectory(prefix="asrlab-validate-hidden-") as cache:
+        os.environ[hidden.CACHE_ENV] = cache
+        try:
+            return _validate(course, names, workers, progress, insecure)
+        finally:
+            if old is None:
+                os.environ.pop(hidden.CACHE_ENV, None)
+            else:
+                os.environ[hidden.CACHE_ENV] = old
+
+
+def _validate(course: Course, names: Optional[List[str]], workers: int, progress: bool,
+              insecure: bool) -> List[str]:
     problems: List[str] = []
     for name in names or course.assignments():
         try:
