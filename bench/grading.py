@@ -173,9 +173,9 @@ def main() -> None:
         print(f"nbgrader autograde:   {t_nb:7.2f} s  ({t_nb / n:.2f} s/submission, "
               f"{n / t_nb:.2f} submissions/s)")
         print(f"asrlab-grade autograde: {t_asr:5.2f} s  ({t_asr / n:.2f} s/submission, "
-              f"{n / t_asr:.2f} submissions/s, incl. worker start)")
+              f"{n / t_asr:.2f} submissions/s, incl. sandbox start)")
         print(f"own compute per submission (warm, no sandbox): {own:.3f} s")
-        print(f"asrlab-grade per-submission time in a worker: median {median:.3f} s, "
+        print(f"asrlab-grade per-submission time in sandboxes: median {median:.3f} s, "
               f"max {per_sub[-1]:.3f} s; overhead beyond own compute: {median - own:.3f} s")
         print(f"waiting for a sandbox to finish importing (not started ahead): median "
               f"{waits[len(waits) // 2]:.3f} s, max {waits[-1]:.3f} s per submission")
