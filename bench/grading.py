@@ -127,7 +127,8 @@ def run_asrlab(course: Path, out: Path, workers: int) -> float:
     subprocess.run([sys.executable, "-m", "asrlab_grade.cli", "autograde", ASSIGNMENT,
                     str(course / "submitted"), "--out", str(out), "--course-root", str(course),
                     "--workers", str(workers), "--no-progress"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=dict(os.environ, ASRLAB_GRADE_SECRET_FILE=str(out.parent / "course-secret")))
     return time.perf_counter() - t0
 
 
