@@ -6,6 +6,7 @@ Usage::
                  [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold] [--insecure]
     asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR]
     asrlab-grade release ASSIGNMENT [--package SPEC] [--colab-base URL] [--no-wheel]
+    asrlab-grade export otter ASSIGNMENT [--out DIR] [--package SPEC] [--no-assign]
 
 SUBMISSIONS_DIR is nbgrader's ``submitted/`` folder (``<student>/<assignment>/*.ipynb``),
 a folder of ``<student>/`` folders, or a flat folder of ``<student>.ipynb`` files.
@@ -107,6 +108,19 @@ def _release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from importlib.metadata import version
+
+    from .otter_export import export_otter
+    from .release import ReleaseSettings
+    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    package = args.package or ReleaseSettings.load(course.root).package or f"asrlab=={version('asrlab')}"
+    out = Path(args.out or f"{args.platform}/{args.assignment}").resolve()
+    for line in export_otter(course, args.assignment, out, package, run_assign=not args.no_assign):
+        print(line)
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="asrlab-grade", description="Hardened autograding for asrlab")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -140,8 +154,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     r.add_argument("--package", help="where the setup cell installs asrlab from (default: release.toml)")
     r.add_argument("--colab-base", help="public folder of the releases, for Open in Colab links")
     r.add_argument("--no-wheel", action="store_true", help="do not build the library wheel")
+    e = sub.add_parser("export", help="export an assignment to another grading platform")
+    e.add_argument("platform", choices=["otter"])
+    e.add_argument("assignment")
+    e.add_argument("--course-root")
+    e.add_argument("--out", help="output folder (default PLATFORM/ASSIGNMENT)")
+    e.add_argument("--package", help="the asrlab requirement of the export (default: release.toml, else "
+                                     "asrlab==<installed version>)")
+    e.add_argument("--no-assign", action="store_true", help="write the master notebook only (no otter assign)")
     args = ap.parse_args(argv)
-    commands = {"autograde": _autograde, "validate": _validate, "release": _release}
+    commands = {"autograde": _autograde, "validate": _validate, "release": _release, "export": _export}
     try:
         return commands[args.cmd](args)
     except CourseError as e:

@@ -34,7 +34,8 @@ def _torch_requirement() -> str:
 def runtime(tmp_path_factory):
     """(kernel name, wheel or None): a fresh environment with torch and ipykernel only, and the library wheel."""
     if os.environ.get("ASRLAB_RELEASE_KERNEL") == "dev":
-        return "python3", None
+        yield "python3", None
+        return
     base = tmp_path_factory.mktemp("colab")
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -42,9 +43,11 @@ def runtime(tmp_path_factory):
     subprocess.run(pip + [_torch_requirement(), "ipykernel"], check=True)
     subprocess.run([str(venv / "bin" / "python"), "-m", "ipykernel", "install", "--prefix", str(base / "jupyter"),
                     "--name", KERNEL], check=True, capture_output=True)
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(base / "jupyter" / "share" / "jupyter"),
-                                                               os.environ.get("JUPYTER_PATH")]))
-    return KERNEL, build_wheel(ROOT / "shared", base)
+    wheel = build_wheel(ROOT / "shared", base)
+    with pytest.MonkeyPatch.context() as patch:   # where jupyter finds the kernel, for this module only
+        patch.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [str(base / "jupyter" / "share" / "jupyter"),
+                                                                   os.environ.get("JUPYTER_PATH")])))
+        yield KERNEL, wheel
 
 
 @pytest.mark.parametrize("release", RELEASES, ids=[p.parent.name for p in RELEASES])
