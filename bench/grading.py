@@ -127,8 +127,23 @@ def run_asrlab(course: Path, out: Path, workers: int) -> float:
     subprocess.run([sys.executable, "-m", "asrlab_grade.cli", "autograde", ASSIGNMENT,
                     str(course / "submitted"), "--out", str(out), "--course-root", str(course),
                     "--workers", str(workers), "--no-progress"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=dict(os.environ, ASRLAB_GRADE_SECRET_FILE=str(out.parent / "course-secret")))
     return time.perf_counter() - t0
+
+
+def bwrap_start_ms(repeat: int = 10) -> float:
+    """Milliseconds to start and end one sandbox with the grader's own bwrap command line."""
+    sys.path.insert(0, str(ROOT / "autograder"))
+    from asrlab_grade.bwrap import SandboxSpec, check_bwrap, covered_dirs, default_allowlist
+
+    spec = SandboxSpec(check_bwrap(), default_allowlist(), covered_dirs())
+    with tempfile.TemporaryDirectory() as job:
+        cmd = spec.command(job, ["true"])
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            subprocess.run(cmd, check=True)
+        return (time.perf_counter() - t0) / repeat * 1000
 
 
 def main() -> None:
@@ -151,16 +166,21 @@ def main() -> None:
         results = [json.loads(p.read_text()) for p in (work / "out" / "results").glob("*.json")]
         per_sub = sorted(r["seconds"] for r in results)
         median = per_sub[len(per_sub) // 2]
+        waits = sorted(r.get("sandbox_wait_s", 0.0) for r in results)
+        bwrap_ms = bwrap_start_ms()
         nb_scores, asr_scores = nbgrader_scores(course), [r["score"] for r in results]
         print(f"submissions: {n}   workers: {args.workers}   cores: {os.cpu_count()}")
         print(f"scores: nbgrader {sorted(set(nb_scores))}   asrlab-grade {sorted(set(asr_scores))}")
         print(f"nbgrader autograde:   {t_nb:7.2f} s  ({t_nb / n:.2f} s/submission, "
               f"{n / t_nb:.2f} submissions/s)")
         print(f"asrlab-grade autograde: {t_asr:5.2f} s  ({t_asr / n:.2f} s/submission, "
-              f"{n / t_asr:.2f} submissions/s, incl. worker start)")
+              f"{n / t_asr:.2f} submissions/s, incl. sandbox start)")
         print(f"own compute per submission (warm, no sandbox): {own:.3f} s")
-        print(f"asrlab-grade per-submission time in a worker: median {median:.3f} s, "
+        print(f"asrlab-grade per-submission time in sandboxes: median {median:.3f} s, "
               f"max {per_sub[-1]:.3f} s; overhead beyond own compute: {median - own:.3f} s")
+        print(f"waiting for a sandbox to finish importing (not started ahead): median "
+              f"{waits[len(waits) // 2]:.3f} s, max {waits[-1]:.3f} s per submission")
+        print(f"bwrap itself: {bwrap_ms:.1f} ms per sandbox (namespaces + allowlisted root, running `true`)")
         print(f"ratio: {t_nb / t_asr:.2f}")
     finally:
         if args.keep is None:

@@ -3,7 +3,7 @@
 Usage::
 
     asrlab-grade autograde ASSIGNMENT SUBMISSIONS_DIR [--out DIR] [--workers N]
-                 [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold]
+                 [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold] [--insecure]
     asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR]
     asrlab-grade release ASSIGNMENT [--package SPEC] [--colab-base URL] [--no-wheel]
     asrlab-grade export otter ASSIGNMENT [--out DIR] [--package SPEC] [--no-assign]
@@ -22,9 +22,10 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .autograde import default_workers, grade_all, make_context
+from .bwrap import SandboxUnavailable
 from .course import Course, CourseError, discover, find_course_root
 from .report import summary_table, write_outputs
 
@@ -37,10 +38,17 @@ def _autograde(args: argparse.Namespace) -> int:
     subs_dir = Path(args.submissions).resolve()
     out = Path(args.out or f"asrlab-grade-out/{args.assignment}").resolve()
     hide = [subs_dir, out] + [Path(h) for h in args.hide]
-    ctx = make_context(course, args.assignment, hide_extra=hide, seed=args.seed,
-                       namespaces=not args.no_namespaces)
     try:
-        subs = discover(subs_dir, args.assignment, list(ctx.release))
+        ctx = make_context(course, args.assignment, hide_extra=hide, seed=args.seed, insecure=args.insecure,
+                           secret_file=Path(args.secret).expanduser() if args.secret else None)
+    except SandboxUnavailable as e:
+        print(f"asrlab-grade: refusing to grade without a sandbox: {e}. To grade anyway with "
+              "resource limits and the audit hook only (student code can then read any file this "
+              "user can), pass --insecure", file=sys.stderr)
+        return 2
+    skipped: List[Tuple[str, str]] = []
+    try:
+        subs = discover(subs_dir, args.assignment, list(ctx.release), skipped)
     except CourseError:
         shutil.rmtree(ctx.run_root, ignore_errors=True)
         raise
@@ -54,7 +62,8 @@ def _autograde(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - t0
     write_outputs(results, out, {"assignment": args.assignment, "submissions": len(results),
                                  "workers": workers, "seconds": round(elapsed, 3),
-                                 "course_root": str(course.root)})
+                                 "course_root": str(course.root),
+                                 "skipped": [{"name": n, "reason": r} for n, r in skipped]})
     if args.gradebook:
         from .gradebook import write_gradebook
         db = course.root / "gradebook.db" if args.gradebook == COURSE_GRADEBOOK else Path(args.gradebook)
@@ -62,6 +71,8 @@ def _autograde(args: argparse.Namespace) -> int:
         n = write_gradebook(url, args.assignment, ctx.release, results)
         print(f"gradebook: {n} grades written to {url}")
     print(summary_table(results))
+    for name, reason in skipped:
+        print(f"not graded: {name!r}: {reason}")
     modes = sorted({", ".join(f"{k}={v}" for k, v in sorted(nb.get("isolation", {}).items()))
                     for r in results for nb in r.get("notebooks", []) if nb.get("isolation")})
     print("sandbox isolation: " + ("; ".join(modes) if modes else "-"))
@@ -78,7 +89,12 @@ def _validate(args: argparse.Namespace) -> int:
     if not names:
         print(f"validate: no released assignments under {course.root / 'assignments'}; nothing to check")
         return 0
-    problems = validate(course, names, workers=args.workers or 2)
+    try:
+        problems = validate(course, names, workers=args.workers or 2, insecure=args.insecure)
+    except SandboxUnavailable as e:
+        print(f"asrlab-grade: refusing to run student code without a sandbox: {e} "
+              "(or pass --insecure)", file=sys.stderr)
+        return 2
     for p in problems:
         print(f"PROBLEM {p}")
     print("validate: " + ("ok" if not problems else f"{len(problems)} problem(s)"))
@@ -131,15 +147,20 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="also write scores to nbgrader's gradebook (path or database URL; "
                         "default: the course's gradebook.db)")
     a.add_argument("--seed", type=int, default=None, help="fixed input seed (default: secret, per run)")
-    a.add_argument("--cold", action="store_true", help="a fresh worker per submission (slower)")
+    a.add_argument("--secret", help="the course secret's file (default: ~/.config/asrlab-grade/"
+                                    "<course hash>/secret or $ASRLAB_GRADE_SECRET_FILE; made on first use)")
+    a.add_argument("--cold", action="store_true",
+                   help="start no sandbox ahead of use (slower; each still grades one attempt)")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     a.add_argument("--hide", action="append", default=[], help="another path the sandbox must not see")
-    a.add_argument("--no-namespaces", action="store_true",
-                   help="do not use namespaces (tests the audit-hook layer alone; weaker)")
+    a.add_argument("--insecure", action="store_true",
+                   help="grade without the bwrap sandbox: rlimits and the audit hook only (much weaker; "
+                        "for checking that layer or machines without user namespaces)")
     v = sub.add_parser("validate", help="solutions earn full marks, blank releases 0")
     v.add_argument("assignments", nargs="*")
     v.add_argument("--course-root")
     v.add_argument("--workers", type=int, default=0)
+    v.add_argument("--insecure", action="store_true", help="grade without the bwrap sandbox")
     r = sub.add_parser("release", help="release an assignment: nbgrader's release, package source, library wheel")
     r.add_argument("assignment")
     r.add_argument("--course-root")

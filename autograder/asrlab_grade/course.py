@@ -16,7 +16,7 @@ import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .notebook import find_release_notebooks
 from .task import Assignment, TrainingTask
@@ -118,34 +118,58 @@ class Submission:
     student: str
     folder: Optional[Path]
     notebooks: dict = field(default_factory=dict)   # release name -> Path or None (missing)
+    problem: Optional[str] = None                   # why it cannot be graded at all (scores 0)
 
 
-def discover(submissions: Path, assignment: str, release_names: List[str]) -> List[Submission]:
+def discover(submissions: Path, assignment: str, release_names: List[str],
+             skipped: Optional[List[Tuple[str, str]]] = None) -> List[Submission]:
     """Find submissions in nbgrader's ``<student>/<assignment>/`` layout, in
-    ``<student>/`` folders, or as a flat folder of files (one notebook assignments)."""
+    ``<student>/`` folders, or as a flat folder of files (one notebook assignments).
+
+    Every folder under ``submissions`` becomes a submission, symbolic links included (they
+    score 0 with a message: a link could point at a classmate's work). Entries that are not
+    submissions (hidden folders such as ``.ipynb_checkpoints``, stray files) are appended to
+    ``skipped`` as (name, reason).
+    """
     if not submissions.is_dir():
         raise CourseError(f"submissions folder {submissions} does not exist")
     found: List[Submission] = []
+    skipped = skipped if skipped is not None else []
     for entry in sorted(submissions.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            folder = entry / assignment if (entry / assignment).is_dir() else entry
-            files = sorted(p for p in folder.iterdir() if p.suffix == ".ipynb" and p.is_file()
-                           and not p.name.startswith("."))
-            sub = Submission(entry.name, folder)
-            for rname in release_names:
-                match = folder / rname
-                if not match.is_file() and len(files) == 1 and len(release_names) == 1:
-                    match = files[0]  # a renamed copy of the only notebook
-                sub.notebooks[rname] = match if match.is_file() else None
-            found.append(sub)
+        if entry.is_symlink():
+            found.append(Submission(entry.stem if entry.suffix == ".ipynb" else entry.name, None,
+                                    {r: None for r in release_names},
+                                    problem=f"'{entry.name}' is a symbolic link; submit the folder or "
+                                            "file itself (links are refused: they can point at other work)"))
+        elif entry.name.startswith("."):
+            skipped.append((entry.name, "hidden (the name starts with '.'); rename it to grade it"))
+        elif entry.is_dir():
+            found.append(_folder_submission(entry, assignment, release_names))
         elif entry.is_file() and entry.suffix == ".ipynb":
             if len(release_names) != 1:
                 raise CourseError(f"flat submission folders need a one-notebook assignment; "
                                   f"{assignment} has {len(release_names)}: use <student>/ folders")
             found.append(Submission(entry.stem, None, {release_names[0]: entry}))
+        else:
+            skipped.append((entry.name, "not a folder or an .ipynb file"))
     return found
+
+
+def _folder_submission(entry: Path, assignment: str, release_names: List[str]) -> Submission:
+    inner = entry / assignment
+    if inner.is_symlink():
+        return Submission(entry.name, None, {r: None for r in release_names},
+                          problem=f"'{entry.name}/{assignment}' is a symbolic link; submit the folder itself")
+    folder = inner if inner.is_dir() else entry
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".ipynb" and p.is_file()
+                   and not p.name.startswith("."))
+    sub = Submission(entry.name, folder)
+    for rname in release_names:
+        match = folder / rname
+        if not match.is_file() and not match.is_symlink() and len(files) == 1 and len(release_names) == 1:
+            match = files[0]  # a renamed copy of the only notebook
+        sub.notebooks[rname] = match if match.is_file() or match.is_symlink() else None
+    return sub
 
 
 def training_files(assignment: Assignment) -> List[str]:

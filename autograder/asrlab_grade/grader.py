@@ -8,23 +8,23 @@ comparisons made here, on plain data.
 from __future__ import annotations
 
 import copy
-import os
-import shutil
 import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
 from . import wire
+from .bwrap import SandboxSpec
 from .compare import Verdict
 from .notebook import SubmissionError, graded_cells, read_notebook, rebuild
-from .session import GraderError, Session, Worker, run_session
+from .scan import review_flags
+from .session import GraderError, Sandbox, Session, run_session
 from .task import Assignment, Case, FunctionTask, TrainingTask, band_fraction
 
-__all__ = ["GraderError", "RunContext", "Worker", "grade_notebook"]
+__all__ = ["GraderError", "RunContext", "grade_notebook"]
 
 
 @dataclass
@@ -45,7 +45,7 @@ class RunContext:
     hide: List[str]
     keep: List[str]
     seed: int
-    namespaces: bool = True                     # False: rlimits + audit hook only (debugging)
+    spec: Optional[SandboxSpec] = None          # None: --insecure (rlimits + audit hook only)
     release_files: List[Path] = field(default_factory=list)
     _cases: Dict[str, CaseSet] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -91,6 +91,26 @@ class TaskResult:
     total: int
     messages: List[str]
     kind: str
+
+
+def _submission_files(ctx: RunContext, folder: Optional[Path], files: Dict[str, Path]) -> Dict[str, str]:
+    """Add the submission's checkpoints and extra files to ``files``; returns refused ones and why."""
+    refused: Dict[str, str] = {}
+    if folder is None:
+        return refused
+    limit = ctx.assignment.limits.disk_mb * 2**20 // 2   # the rest of the scratch is the notebook's
+    names = {t.checkpoint for t in ctx.assignment.tasks if isinstance(t, TrainingTask)}
+    for rel in sorted(names | set(ctx.assignment.submission_files)):
+        src = folder / rel
+        if src.is_symlink():
+            refused[rel] = (f"'{rel}' is a symbolic link, not a file; submit the file itself")
+        elif src.is_file() and src.stat().st_size > limit:
+            refused[rel] = (f"'{rel}' is {src.stat().st_size / 2**20:.0f} MB, more than the "
+                            f"{limit / 2**20:.0f} MB a submitted file may have; save a smaller model "
+                            "(fewer or smaller layers, float32 weights, no optimizer state)")
+        elif src.is_file():
+            files[rel] = src
+    return refused
 
 
 def _score_function(task: FunctionTask, max_points: float, cs: CaseSet, s: Session) -> TaskResult:
@@ -145,7 +165,7 @@ def _score_training(task: TrainingTask, max_points: float, cs: CaseSet, s: Sessi
                       [msg], "training")
 
 
-def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: str,
+def grade_notebook(ctx: RunContext, acquire: Callable[[], Sandbox], student: str, release_name: str,
                    path: Optional[Path], folder: Optional[Path]) -> Dict[str, Any]:
     """Grade one student notebook; never raises for problems of the submission."""
     release = ctx.release[release_name]
@@ -167,8 +187,13 @@ def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: 
         return zero_all(str(e))
     tasks = ctx.assignment.tasks
     skip = tuple(g for t in tasks if isinstance(t, TrainingTask) for g in t.skip_cells)
-    plan, notes = rebuild(release, nb, skip)
+    try:
+        plan, notes = rebuild(release, nb, skip)
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as e:
+        return zero_all(f"{path.name} is not a well-formed notebook ({type(e).__name__}); download a "
+                        "fresh copy with File > Download > .ipynb and submit that")
     out["notes"].extend(notes)
+    out["review"] = review_flags([(c.grade_id or f"cell {c.index}", c.source) for c in plan if c.origin == "student"])
     calls, timeouts, cpu, forbidden = [], {}, {}, set()
     points = dict(cells)
     for task in tasks:
@@ -190,26 +215,16 @@ def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: 
                           "inputs": wire.encode(inputs)})
             timeouts[cid] = task.timeout_s
             cpu[cid] = task.cpu_s if task.cpu_s is not None else task.timeout_s
-    job_dir = Path(os.path.join(ctx.run_root, f"job-{os.urandom(8).hex()}"))
-    files = job_dir / "files"
-    os.makedirs(files, mode=0o700)  # the job holds hidden inputs: root (or the grader) only
-    try:
-        for f in ctx.release_files:
-            _copy_into(f, files / f.name)
-        if folder is not None:
-            for rel in {t.checkpoint for t in tasks if isinstance(t, TrainingTask)} | set(
-                    ctx.assignment.submission_files):
-                src = folder / rel
-                if src.is_file() and not src.is_symlink():
-                    _copy_into(src, files / rel)
-        job = {"cells": [{"index": c.index, "source": c.source, "label": c.grade_id or f"cell {c.index}"}
-                         for c in plan], "calls": calls,
-               "forbidden": sorted(forbidden), "limits": ctx.assignment.limits.__dict__,
-               "hide": ctx.hide, "keep": ctx.keep, "run_root": str(ctx.run_root),
-               "namespaces": ctx.namespaces}
-        session = run_session(worker, job, job_dir, ctx.assignment.limits, timeouts, cpu)
-    finally:
-        shutil.rmtree(job_dir, ignore_errors=True)
+    files = {f.name: f for f in ctx.release_files}
+    refused = _submission_files(ctx, folder, files)
+    for call in calls:
+        if call["kind"] == "train_eval" and call["checkpoint"] in refused:
+            call["refused"] = refused[call["checkpoint"]]
+    job = {"cells": [{"index": c.index, "source": c.source, "label": c.grade_id or f"cell {c.index}"}
+                     for c in plan], "calls": calls,
+           "forbidden": sorted(forbidden), "limits": ctx.assignment.limits.__dict__,
+           "hide": ctx.hide, "keep": ctx.keep}
+    session = run_session(acquire, job, files, ctx.assignment.limits, timeouts, cpu)
     results: List[TaskResult] = []
     for task in tasks:
         if task.grade_id not in points:
@@ -243,12 +258,5 @@ def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: 
     out["stdout"], out["stderr"] = session.stdout, session.stderr
     out["isolation"] = session.isolation
     out["restarts"] = session.restarts
+    out["sandbox_wait_s"] = round(session.wait_s, 3)
     return out
-
-
-def _copy_into(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if src.is_dir():
-        shutil.copytree(src, dst, dirs_exist_ok=True)
-    else:
-        shutil.copyfile(src, dst)

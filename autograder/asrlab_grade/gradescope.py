@@ -9,11 +9,12 @@ every submission runs ``/autograder/run_autograder`` with the student's files in
 and reads ``/autograder/results/results.json``. Ours grades with ``asrlab-grade autograde`` (hidden tasks,
 sandbox, checkpoint evaluation) and writes Gradescope's format: one test per graded cell with its points,
 the student's feedback messages, no hidden inputs. The zip holds the release notebooks, the course's task
-modules (inside the asrlab-grade wheel) and the library wheel: it is instructor material, never published.
+modules (inside the asrlab-grade wheel), the course secret that seeds the hidden splits and the library
+wheel: it is instructor material, never published.
 
 Zip layout::
 
-    setup.sh  run_autograder  gradescope.json  wheels/*.whl  course/nbgrader_config.py  course/assignments/<a>/
+    setup.sh  run_autograder  gradescope.json  secret  wheels/*.whl  course/nbgrader_config.py  course/assignments/<a>/
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from typing import Any, Dict, List
 
 from .course import Course, CourseError
 from .release import build_wheel
+from .secret import load_or_create, secret_path
 
 ROOT_ENV = "ASRLAB_GRADESCOPE_ROOT"  # tests lay out a Gradescope-like folder elsewhere than /autograder
 DEFAULT_ROOT = "/autograder"
@@ -64,6 +66,8 @@ def build_zip(course: Course, name: str, out: Path) -> Path:
                 info.external_attr = 0o755 << 16
                 z.writestr(info, text)
             z.writestr("gradescope.json", json.dumps({"assignment": name}))
+            # the course's secret, so that Gradescope grades on the same hidden splits as the instructor
+            z.writestr("secret", load_or_create(secret_path(course.root)).decode())
             for wheel in sorted(wheels.glob("*.whl")):
                 z.write(wheel, f"wheels/{wheel.name}")
             z.write(course.root / "nbgrader_config.py", "course/nbgrader_config.py")
@@ -100,7 +104,8 @@ def run(root: Path) -> int:
         shutil.copytree(root / "submission", student)
         graded = Path(tmp) / "graded"
         cli.main(["autograde", name, str(student.parent.parent), "--out", str(graded),
-                  "--course-root", str(source / "course"), "--workers", "1", "--no-progress"])
+                  "--course-root", str(source / "course"), "--secret", str(source / "secret"),
+                  "--workers", "1", "--no-progress"])
         found = sorted((graded / "results").glob("*.json"))
         if not found:
             raise CourseError(f"asrlab-grade wrote no result for the submission in {root / 'submission'}")

@@ -10,9 +10,10 @@ Usage (in a task module)::
 
 The hidden corpora are the course corpora (:mod:`asrlab.course`, same profile as the current
 ``ASRLAB_BUDGET``) made with another seed, so they hold sentences and speakers no student has
-seen, yet come from the distribution the students trained on. They are made once per machine
-under ``$ASRLAB_GRADE_CACHE`` (default ``~/.cache/asrlab-grade``), a folder the sandbox cannot
-read. Set ``ASRLAB_GRADE_HIDDEN_SEED`` to give a class its own test set.
+seen, yet come from the distribution the students trained on. The seed is derived from the
+course secret (:mod:`asrlab_grade.secret`), so no one can rebuild the split from the public
+synthesizer; ``ASRLAB_GRADE_HIDDEN_SEED`` overrides it. They are made once per machine and
+seed under ``$ASRLAB_GRADE_CACHE`` (default ``~/.cache/asrlab-grade``), a folder no sandbox sees.
 """
 from __future__ import annotations
 
@@ -21,14 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
+from . import secret
+
 HIDDEN_SEED_ENV = "ASRLAB_GRADE_HIDDEN_SEED"
-DEFAULT_HIDDEN_SEED = 7919
 CACHE_ENV = "ASRLAB_GRADE_CACHE"
 DEFAULT_CACHE = Path("~/.cache/asrlab-grade")
 
 
 def hidden_seed() -> int:
-    value = os.environ.get(HIDDEN_SEED_ENV, str(DEFAULT_HIDDEN_SEED))
+    """The hidden corpora's seed: ``$ASRLAB_GRADE_HIDDEN_SEED``, else derived from the course secret."""
+    value = os.environ.get(HIDDEN_SEED_ENV)
+    if value is None:
+        return secret.derive_seed("hidden corpora")
     try:
         seed = int(value)
     except ValueError:

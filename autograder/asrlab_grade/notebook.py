@@ -58,6 +58,9 @@ def read_notebook(path: Path) -> Dict[str, Any]:
         raise SubmissionError(f"{path.name} is not valid notebook JSON (line {e.lineno}: "
                               f"{e.msg}); download a fresh copy with File > Download > .ipynb "
                               "and do not edit the file in a text editor") from None
+    except RecursionError:
+        raise SubmissionError(f"{path.name} nests its JSON too deeply to be a notebook; download a "
+                              "fresh copy with File > Download > .ipynb") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (no 'cells' "
                               "list); submit the assignment's .ipynb file")
@@ -65,8 +68,18 @@ def read_notebook(path: Path) -> Dict[str, Any]:
 
 
 def cell_source(cell: Dict[str, Any]) -> str:
+    """A cell's text; a source that is not text (nor a list of text lines) reads as empty."""
     src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
+    if isinstance(src, str):
+        return src
+    if isinstance(src, list) and all(isinstance(line, str) for line in src):
+        return "".join(src)
+    return ""
+
+
+def has_text_source(cell: Dict[str, Any]) -> bool:
+    src = cell.get("source", "")
+    return isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))
 
 
 def nbgrader_meta(cell: Dict[str, Any]) -> Dict[str, Any]:
@@ -130,6 +143,11 @@ def rebuild(release: Dict[str, Any], student: Dict[str, Any], skip_grade_ids: Se
     notes: List[str] = []
     rcells = release["cells"]
     scells = [c for c in student["cells"] if isinstance(c, dict)]
+    broken = [i for i, c in enumerate(scells) if c.get("cell_type") == "code" and not has_text_source(c)]
+    if broken:
+        notes.append(f"cell(s) {', '.join(str(i + 1) for i in broken)} of the submission hold something "
+                     "other than text as source; they were read as empty. Download a fresh copy of the "
+                     "notebook (File > Download > .ipynb) and do not edit the file by hand")
     by_id: Dict[str, Dict[str, Any]] = {}
     for c in scells:
         gid = nbgrader_meta(c).get("grade_id")

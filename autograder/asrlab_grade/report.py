@@ -9,21 +9,53 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import html
 import json
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
-# Columns of ``nbgrader export``'s CSV, so existing spreadsheets keep working.
+# Columns of ``nbgrader export``'s CSV, so existing spreadsheets keep working, then why a
+# submission needs an instructor's look (empty for most; see :mod:`asrlab_grade.scan`).
 CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
-               "email", "raw_score", "late_submission_penalty", "score", "max_score"]
-_SAFE = re.compile(r"[^A-Za-z0-9_.@+-]")
+               "email", "raw_score", "late_submission_penalty", "score", "max_score", "needs_review"]
+# Characters kept as they are in file names; everything else is %-escaped (UTF-8 bytes).
+_SAFE_CHARS = "_.@+-"
+MAX_NAME = 100
 
 
 def safe_name(student: str) -> str:
-    """A student id usable as a file name (ids come from folder names: keep them tame)."""
-    return _SAFE.sub("_", student)[:100] or "_"
+    """A file name for a student id, one-to-one: ``unquote(safe_name(s)) == s`` for short ids.
+
+    Letters, digits and ``_.@+-`` stay; every other character (``%`` and ``/`` included) is
+    %-escaped, as is a leading dot. Ids longer than :data:`MAX_NAME` characters once escaped
+    are cut and end with a hash of the whole id, so they stay distinct.
+    """
+    name = urllib.parse.quote(student, safe=_SAFE_CHARS)
+    if name.startswith("."):
+        name = "%2E" + name[1:]
+    if not name:
+        return "%00empty"
+    if len(name) > MAX_NAME:
+        name = name[:MAX_NAME - 17] + "~" + hashlib.sha256(student.encode()).hexdigest()[:16]
+    return name
+
+
+def _fence(text: str) -> List[str]:
+    """``text`` as a Markdown code block whose fence no backtick run inside it can close."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
+
+
+def _inline(text: str) -> str:
+    """``text`` as inline Markdown code on one line."""
+    text = " ".join(text.split())
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    tick = "`" * (longest + 1)
+    return f"{tick} {text} {tick}"
 
 
 def write_csv(results: Sequence[Dict[str, Any]], path: Path) -> None:
@@ -35,14 +67,15 @@ def write_csv(results: Sequence[Dict[str, Any]], path: Path) -> None:
             w.writerow({"assignment": r["assignment"], "duedate": "", "timestamp": stamp,
                         "student_id": r["student"], "last_name": "", "first_name": "", "email": "",
                         "raw_score": r["score"], "late_submission_penalty": 0.0,
-                        "score": r["score"], "max_score": r["max_score"]})
+                        "score": r["score"], "max_score": r["max_score"],
+                        "needs_review": "; ".join(r.get("needs_review", []))})
 
 
 def feedback_markdown(r: Dict[str, Any]) -> str:
     lines = [f"# Feedback: {r['assignment']}", "",
-             f"Student: `{r['student']}`  ", f"Score: **{r['score']:g} / {r['max_score']:g}**", ""]
+             f"Student: {_inline(r['student'])}  ", f"Score: **{r['score']:g} / {r['max_score']:g}**", ""]
     if r.get("error"):
-        lines += [f"> {r['error']}", ""]
+        lines += [*_fence(r["error"].strip()), ""]
     for nb in r.get("notebooks", []):
         lines += [f"## {nb['notebook']}: {nb['score']:g} / {nb['max_score']:g}", "",
                   "| test | points | cases passed |", "| --- | --- | --- |"]
@@ -54,11 +87,11 @@ def feedback_markdown(r: Dict[str, Any]) -> str:
             if t["messages"]:
                 lines += [f"### {t['grade_id']}", ""]
                 for m in t["messages"]:
-                    lines += ["```", m.strip(), "```", ""]
+                    lines += [*_fence(m.strip()), ""]
         if nb.get("notes"):
             lines += ["### Notes", ""]
             for n in nb["notes"]:
-                lines += ["```", n.strip(), "```", ""]
+                lines += [*_fence(n.strip()), ""]
     return "\n".join(lines) + "\n"
 
 
@@ -116,7 +149,8 @@ def summary_table(results: Sequence[Dict[str, Any]]) -> str:
     rows = [header]
     for r in results:
         pts = {t["grade_id"]: t["points"] for nb in r.get("notebooks", []) for t in nb["tasks"]}
-        note = (r.get("error") or "")[:60].replace("\n", " ")
+        note = (r.get("error") or ("REVIEW: " + r["needs_review"][0] if r.get("needs_review") else ""))
+        note = note[:60].replace("\n", " ")
         rows.append([r["student"], f"{r['score']:g}/{r['max_score']:g}"]
                     + [f"{pts[i]:g}" if i in pts else "-" for i in ids] + [note])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

@@ -1,7 +1,7 @@
 """The sandbox child: runs a rebuilt notebook's cells as plain Python, then the graded calls.
 
-Started by :mod:`asrlab_grade.worker` (forked from a warm, preloaded worker) with a job
-folder written by the trusted grader and a pipe to report on. It never decides a grade:
+Run by :mod:`asrlab_grade.worker` inside a sandbox, with a job folder written by the
+trusted grader and a pipe to report on. It never decides a grade:
 it reports what student code returned, as typed plain data, one JSON line per event:
 
     ready, cell_start/cell_error/cell_end, cells_done, call_start, result/call_error,
@@ -14,6 +14,7 @@ input transformers and event hooks are inert, so a student cannot rewrite later 
 from __future__ import annotations
 
 import builtins
+import inspect
 import json
 import os
 import sys
@@ -152,9 +153,55 @@ def _current_call() -> Optional[str]:
     return found
 
 
+# A checkpoint's config holds constructor arguments: a few plain values, never data.
+CONFIG_MAX_KEYS = 32
+CONFIG_MAX_LIST = 16
+CONFIG_MAX_STR = 100
+
+
+def check_config(config: Any, cls: Any) -> None:
+    """Refuse a checkpoint ``config`` that is not a small dict of plain constructor arguments.
+
+    Keys must be parameters of ``cls`` (unless it takes ``**kwargs``); values are None, bools,
+    numbers, short strings or short lists of those.
+    """
+    fix = ("; save only the model's constructor arguments: torch.save({'config': dict(input_dim=80, "
+           "hidden_dim=256, ...), 'state_dict': model.state_dict()}, path)")
+    if type(config) is not dict:
+        raise ValueError(f"the checkpoint's config is a {type(config).__name__}, not a dict" + fix)
+    if len(config) > CONFIG_MAX_KEYS:
+        raise ValueError(f"the checkpoint's config has {len(config)} entries (at most {CONFIG_MAX_KEYS})" + fix)
+    scalar = (type(None), bool, int, float)
+
+    def plain(v: Any) -> bool:
+        if type(v) in scalar:
+            return True
+        if type(v) is str:
+            return len(v) <= CONFIG_MAX_STR
+        return type(v) in (list, tuple) and len(v) <= CONFIG_MAX_LIST and all(
+            type(x) in scalar or (type(x) is str and len(x) <= CONFIG_MAX_STR) for x in v)
+
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        params = None
+    open_kwargs = params is None or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    for key, value in config.items():
+        if type(key) is not str:
+            raise ValueError(f"the checkpoint's config has a key {key!r} that is not a string" + fix)
+        if not open_kwargs and key not in params:
+            raise ValueError(f"the checkpoint's config has '{key}', which {cls.__name__}() does not take" + fix)
+        if not plain(value):
+            raise ValueError(f"the checkpoint's config entry '{key}' is a {type(value).__name__} "
+                             f"(allowed: numbers, strings up to {CONFIG_MAX_STR} characters, lists of up "
+                             f"to {CONFIG_MAX_LIST} of those)" + fix)
+
+
 def _train_eval(call: Dict[str, Any], ns: Dict[str, Any], inputs: Any) -> Any:
     import torch
     path = call["checkpoint"]
+    if call.get("refused"):
+        raise ValueError(call["refused"])
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint '{path}' was not submitted; run the training cell, "
                                 "which saves it, and submit the file next to the notebook")
@@ -165,6 +212,7 @@ def _train_eval(call: Dict[str, Any], ns: Dict[str, Any], inputs: Any) -> Any:
     cls = ns.get(call["model_class"])
     if cls is None:
         raise NameError(f"class {call['model_class']} is not defined in the notebook")
+    check_config(ckpt["config"], cls)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = cls(**ckpt["config"])
     model.load_state_dict(ckpt["state_dict"])
@@ -175,45 +223,38 @@ def _train_eval(call: Dict[str, Any], ns: Dict[str, Any], inputs: Any) -> Any:
         return recipe["evaluate"](model, inputs, device)
 
 
-def child_main(job_dir: str, out_fd: int) -> None:
-    """Entry point in the forked child. Never returns."""
+def child_main(job_dir: str, scratch: str, out_fd: int) -> None:
+    """Run the job in ``job_dir`` with ``scratch`` as working folder. Never returns."""
     report = Reporter(out_fd)
     try:
+        t0 = _monotonic()
         with open(os.path.join(job_dir, "job.json")) as f:
             job = json.load(f)
         calls = job["calls"]
         for call in calls:
             call["inputs"] = wire.decode(call["inputs"])
         limits = job["limits"]
-        t0 = _monotonic()
-        iso = sandbox.isolate(job["hide"], job["keep"], job["run_root"], job_dir, limits["disk_mb"],
-                              namespaces=job.get("namespaces", True))
+        os.makedirs(scratch, exist_ok=True)
+        sandbox.copy_inputs(os.path.join(job_dir, "files"), scratch)
+        os.chdir(scratch)
         t1 = _monotonic()
-        scratch = iso["scratch"]
         unarmed = guard.arm_forbidden(job["forbidden"])
         t2 = _monotonic()
-        sandbox.drop_privileges(scratch, iso)
-        os.chdir(scratch)
-        os.environ.update(HOME=scratch, TMPDIR=scratch, MPLBACKEND="Agg",
-                          MPLCONFIGDIR=os.path.join(scratch, ".mpl"), OMP_NUM_THREADS="1")
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(1)
         sandbox.set_limits(limits["notebook_cpu_s"], limits["memory_mb"], limits["disk_mb"])
-        hidden = list(job["hide"]) + ([] if iso["mountns"] else [job["run_root"]])
 
         def on_forbidden(name: str, report: Reporter = report, current: Any = _current_call) -> None:
             report("forbidden", name=name, call=current())
 
-        # run_root holds every job's folder: never re-open it through the keep list
-        guard.install_audit_hook(scratch, hidden, on_forbidden,
-                                 keep=[k for k in job["keep"] if k != job["run_root"]])
+        guard.install_audit_hook(scratch, list(job["hide"]) + [job_dir], on_forbidden, keep=job["keep"])
     except BaseException as e:  # noqa: BLE001 - the grader reports it as a grader error
         report("setup_error", message=f"{type(e).__name__}: {e}")
         _exit(3)
     # Bound locally: a student who rebinds the module's globals cannot reroute calls.
     _invoke, _encode, _train = invoke, wire.encode, _train_eval
-    report("ready", isolation={k: v for k, v in iso.items() if k != "scratch"}, unarmed=unarmed,
-           setup_s={"isolate": round(t1 - t0, 4), "arm": round(t2 - t1, 4),
+    report("ready", unarmed=unarmed,
+           setup_s={"inputs": round(t1 - t0, 4), "arm": round(t2 - t1, 4),
                     "rest": round(_monotonic() - t2, 4)})
     out, err = TailBuffer(), TailBuffer()
     sys.stdout, sys.stderr = out, err

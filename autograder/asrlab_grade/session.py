@@ -1,78 +1,118 @@
-"""Driving one sandbox session: warm workers, the event stream, deadlines and restarts.
+"""Driving one sandbox session: sandboxed workers, the event stream, deadlines and restarts.
 
-The grader hands a job folder to a warm worker, which forks a sandbox for it; this module
-reads the sandbox's reports through the worker and watches each phase (setup, a cell, a
-call) with a deadline and, for calls, a CPU-time budget. When the sandbox dies, overruns or
-writes anything forged, it records why, skips that cell or call, and starts a fresh
-sandbox for what is left. It decides no score.
+Each attempt at a notebook runs in a fresh sandbox (a ``bwrap`` process started ahead of
+use, see :mod:`asrlab_grade.bwrap`); this module writes its job, reads its reports and
+watches each phase (setup, a cell, a call) with a deadline and, for calls, a CPU-time
+budget. When the sandbox dies, overruns or writes anything forged, it records why, skips
+that cell or call, and starts a fresh sandbox for what is left. It decides no score.
 """
 from __future__ import annotations
 
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .bwrap import JOB_DIR, SCRATCH, SandboxSpec, sandbox_env, supports_size
 from .task import Limits
 
-# The sandbox must report "ready" this quickly after the worker forks it.
+# The sandbox must report "ready" this quickly after it was handed its job.
 SETUP_TIMEOUT_S = 60.0
 # Between two phases (e.g. the last cell and the first call) the runner needs little time.
 GAP_TIMEOUT_S = 30.0
 # Stop reading a sandbox that sends more than this (results are small; prints go elsewhere).
 MAX_STREAM_BYTES = 256 * 2**20
-# Bytes kept from a flooded stream (the worker's final event fits easily).
-CHUNK_KEEP = 1 << 16
 # How often a running call's CPU time is checked against its limit.
 CPU_POLL_S = 0.25
-# Kill attempts on one sandbox before the worker itself is considered broken.
+# Kill attempts on one sandbox before it is considered broken.
 MAX_KILLS = 4
-# Starting a warm worker imports torch; allow for a loaded machine.
+# A sandbox that was not started ahead imports torch first; allow for a loaded machine.
 WORKER_START_TIMEOUT_S = 180.0
+# How long a sandbox that closed its stream may take to exit before it is killed.
+EXIT_GRACE_S = 5.0
 
 
 class GraderError(Exception):
     """A failure of the grading machinery itself (not of the submission)."""
 
 
-class Worker:
-    """A warm worker process (see :mod:`asrlab_grade.worker`) and its event stream."""
+@dataclass(frozen=True)
+class Launcher:
+    """How a run starts its sandboxes: the bwrap spec (None: ``--insecure``) and the worker."""
 
-    def __init__(self, preload: Sequence[str], forbid: Sequence[str] = ()) -> None:
-        cmd = [sys.executable, "-m", "asrlab_grade.worker", "--preload", ",".join(preload),
-               "--forbid", ",".join(forbid)]
+    run_root: Path
+    spec: Optional[SandboxSpec]
+    preload: Tuple[str, ...] = ("numpy",)
+    forbid: Tuple[str, ...] = ()
+
+    def isolation(self) -> Dict[str, Any]:
+        if self.spec is None:
+            return {"bwrap": False, "namespaces": "", "note": "insecure: rlimits and audit hook only"}
+        return {"bwrap": True, "namespaces": "user,pid,net,ipc,uts,mount",
+                "scratch_size_limited": supports_size(self.spec.bwrap)}
+
+
+class Sandbox:
+    """One sandboxed worker process (see :mod:`asrlab_grade.worker`) and its event stream.
+
+    Started ahead of use; :meth:`start` hands it one job. The stream's end is turned into
+    the ``exit`` event by this trusted side, from the process's real exit status, so
+    nothing the sandbox writes can forge it.
+    """
+
+    def __init__(self, launcher: Launcher) -> None:
+        self.launcher = launcher
+        self.dir = Path(tempfile.mkdtemp(prefix="job-", dir=launcher.run_root))
+        os.chmod(self.dir, 0o700)  # the job holds hidden inputs: the grader's user only
+        (self.dir / "files").mkdir()
+        worker = [sys.executable, "-m", "asrlab_grade.worker", "--preload", ",".join(launcher.preload),
+                  "--forbid", ",".join(launcher.forbid)]
+        if launcher.spec is not None:
+            cmd = launcher.spec.command(str(self.dir), worker + ["--job", JOB_DIR, "--scratch", SCRATCH])
+            env, cwd = None, None
+        else:
+            scratch = self.dir / "work"
+            scratch.mkdir()
+            cmd = worker + ["--job", str(self.dir), "--scratch", str(scratch)]
+            env = dict(sandbox_env(), HOME=str(scratch), TMPDIR=str(scratch),
+                       MPLCONFIGDIR=str(scratch / ".mpl"))
+            cwd = str(scratch)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+                                     stderr=subprocess.DEVNULL, start_new_session=True, env=env, cwd=cwd)
         self.fd = self.proc.stdout.fileno()
         self.buf = b""
         self.bytes_seen = 0
-        ev = self.next_event(time.monotonic() + WORKER_START_TIMEOUT_S)
-        if ev is None or ev.get("ev") != "warm":
-            self.close()
-            raise GraderError("the grading worker did not start (is asrlab_grade installed "
-                              "in this Python?)")
+        self.ended = False
 
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def start(self, job_dir: Path) -> Tuple[int, str]:
-        self.proc.stdin.write((json.dumps({"job_dir": str(job_dir)}) + "\n").encode())
-        self.proc.stdin.flush()
-        self.bytes_seen = 0
-        ev = self.next_event(time.monotonic() + SETUP_TIMEOUT_S)
-        if ev is None or ev.get("ev") != "spawned":
-            raise GraderError("the grading worker did not start a sandbox")
-        return int(ev["pid"]), str(ev["token"])
+    def start(self, job: Dict[str, Any], files: Dict[str, Path]) -> None:
+        """Write the job and its input files, then let the sandbox run it."""
+        (self.dir / "job.json").write_text(json.dumps(job))
+        for name, src in files.items():
+            dst = self.dir / "files" / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_dir():
+                shutil.copytree(src, dst, dirs_exist_ok=True)
+            else:
+                shutil.copyfile(src, dst)
+        try:
+            self.proc.stdin.write(b"go\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # it died while warming: its end of stream says how
 
     def next_event(self, deadline: float) -> Optional[Dict[str, Any]]:
         """The next event, or None at the deadline. Malformed lines become 'garbage'."""
         while b"\n" not in self.buf:
+            if self.ended:
+                return self._exit_event() if not self.buf else self._line(self.buf + b"\n")
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
@@ -81,39 +121,73 @@ class Worker:
                 return None
             chunk = os.read(self.fd, 1 << 16)
             if not chunk:
-                raise GraderError("the grading worker exited")
+                self.ended = True
+                continue
             self.bytes_seen += len(chunk)
             self.buf += chunk
             if self.bytes_seen > MAX_STREAM_BYTES:
-                # Keep the tail: the worker's exit event comes last and must not be lost.
-                self.buf, self.bytes_seen = self.buf[-CHUNK_KEEP:], 0
+                self.buf, self.bytes_seen = b"", 0
                 return {"ev": "overflow"}
-        line, self.buf = self.buf.split(b"\n", 1)
+        return self._line(self.buf)
+
+    def _line(self, data: bytes) -> Dict[str, Any]:
+        line, self.buf = data.split(b"\n", 1)
         if not line.strip():
-            return self.next_event(deadline)
+            return {"ev": "blank"}
         try:
             ev = json.loads(line)
-            return ev if isinstance(ev, dict) else {"ev": "garbage"}
         except ValueError:
             return {"ev": "garbage"}
+        if not isinstance(ev, dict) or ev.get("ev") == "exit":
+            return {"ev": "garbage"}  # only this side reports the end of the process
+        return ev
+
+    def _exit_event(self) -> Dict[str, Any]:
+        try:
+            code = self.proc.wait(timeout=EXIT_GRACE_S)
+        except subprocess.TimeoutExpired:  # it closed its stream but runs on
+            self.kill()
+            code = self.proc.wait()
+        if code < 0:
+            return {"ev": "exit", "code": None, "signal": -code}
+        if self.launcher.spec is not None and code > 128:  # bwrap: 128 + the signal that ended it
+            return {"ev": "exit", "code": None, "signal": code - 128}
+        return {"ev": "exit", "code": code, "signal": None}
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of every process in the sandbox."""
+        return sum(_cpu_seconds(p) for p in _tree(self.proc.pid))
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # bwrap's group: --die-with-parent does the rest
+        except OSError:
+            pass
 
     def close(self) -> None:
         try:
             self.proc.stdin.close()
         except OSError:
             pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        self.kill()
         self.proc.wait()
+        self.proc.stdout.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _kill(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
+def _tree(pid: int) -> List[int]:
+    """``pid`` and its descendants, from /proc/<pid>/task/<tid>/children."""
+    out, todo = [], [pid]
+    while todo and len(out) < 4096:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            pass
+    return out
 
 
 def _exit_reason(ev: Dict[str, Any], timed_out: Optional[float], limits: Limits,
@@ -145,6 +219,7 @@ class Session:
     stderr: str = ""
     isolation: Dict[str, Any] = field(default_factory=dict)
     restarts: int = 0
+    wait_s: float = 0.0          # waiting for sandboxes to finish importing (not started ahead)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -157,9 +232,24 @@ def _cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-def run_session(worker: Worker, job: Dict[str, Any], job_dir: Path, limits: Limits,
-                call_timeouts: Dict[str, float], call_cpu: Optional[Dict[str, float]] = None) -> Session:
-    """Drive the sandbox through all cells and calls, restarting after crashes/timeouts."""
+def _warm(sb: Sandbox) -> float:
+    """Wait until ``sb`` has imported its libraries; returns the seconds waited."""
+    t0 = time.monotonic()
+    ev = sb.next_event(t0 + WORKER_START_TIMEOUT_S)
+    if ev is None or ev.get("ev") != "warm":
+        raise GraderError("a sandbox did not start (is asrlab_grade installed in this Python, and "
+                          f"are the Python environment's folders readable?); it reported {ev}")
+    return time.monotonic() - t0
+
+
+def run_session(acquire: Callable[[], Sandbox], job: Dict[str, Any], files: Dict[str, Path],
+                limits: Limits, call_timeouts: Dict[str, float],
+                call_cpu: Optional[Dict[str, float]] = None) -> Session:
+    """Drive fresh sandboxes through all cells and calls, restarting after crashes/timeouts.
+
+    ``acquire()`` gives a new sandbox for each attempt; ``files`` (name -> host path) are
+    copied into each one's scratch folder.
+    """
     s = Session()
     remaining = [c["id"] for c in job["calls"]]
     skipped_cells: set = set()
@@ -175,90 +265,16 @@ def run_session(worker: Worker, job: Dict[str, Any], job_dir: Path, limits: Limi
             break
         part = dict(job, cells=[c for c in job["cells"] if c["index"] not in skipped_cells],
                     calls=[calls_by_id[c] for c in remaining])
-        (job_dir / "job.json").write_text(json.dumps(part))
-        pid, token = worker.start(job_dir)
-        phase: Tuple[str, Any] = ("setup", None)
-        deadline = min(t_end, time.monotonic() + SETUP_TIMEOUT_S)
-        timed_out: Optional[float] = None
-        kills = 0
-        tampered = False
-        # The runner reports cells and calls strictly in this order; anything else is forged.
-        next_cells = [c["index"] for c in part["cells"]]
-        next_calls = [c["id"] for c in part["calls"]]
-        cpu_start, cpu_over = 0.0, None
-        while True:
-            in_call = phase[0] == "call" and call_cpu and not timed_out and cpu_over is None
-            ev = worker.next_event(min(deadline, time.monotonic() + CPU_POLL_S) if in_call else deadline)
-            if ev is None and in_call and time.monotonic() < deadline:
-                limit = call_cpu.get(phase[1])
-                if limit is not None and _cpu_seconds(pid) - cpu_start > limit:
-                    cpu_over = limit
-                    _kill(pid)
-                    deadline = time.monotonic() + GAP_TIMEOUT_S
-                continue
-            if ev is None:
-                kills += 1
-                if kills > MAX_KILLS:
-                    raise GraderError("a sandbox could not be stopped")
-                if timed_out is None:
-                    timed_out = _phase_limit(phase, limits, call_timeouts)
-                _kill(pid)
-                deadline = time.monotonic() + GAP_TIMEOUT_S
-                continue
-            kind = ev.get("ev")
-            if kind == "exit" and ev.get("token") != token:
-                kind = "garbage"  # only the worker knows the token
-            if kind == "setup_error" and phase[0] != "setup":
-                kind = "garbage"
-            if kind in ("result", "call_error") and phase != ("call", ev.get("call")):
-                kind = "garbage"  # a result for a call that is not running: forged
-            if kind == "done" and any(c in remaining for c in (x["id"] for x in part["calls"])):
-                kind = "garbage"  # "done" before every call reported: forged
-            if kind == "cell_start" and (not next_cells or ev.get("index") != next_cells[0]):
-                kind = "garbage"
-            if kind == "call_start" and (not next_calls or ev.get("call") != next_calls[0]):
-                kind = "garbage"
-            if tampered and kind != "exit":
-                continue  # after tampering only the worker's exit report is believed
-            if kind in ("overflow", "garbage"):
-                tampered = True
-                s.notes.append("code in the notebook wrote to the grader's channel; the sandbox "
-                               "was stopped there")
-                _kill(pid)
-                deadline = time.monotonic() + GAP_TIMEOUT_S
-                continue
-            now = time.monotonic()
-            if kind == "exit":
-                break
-            if kind == "setup_error":
-                raise GraderError(f"sandbox setup failed: {ev.get('message')}")
-            if kind == "ready":
-                s.isolation = ev.get("isolation", {})
-                phase, deadline = ("gap", None), min(t_end, now + GAP_TIMEOUT_S)
-            elif kind == "cell_start":
-                phase = ("cell", next_cells.pop(0))
-                deadline = min(t_end, now + limits.cell_timeout_s)
-            elif kind == "cell_error":
-                s.cell_errors[int(ev.get("index", -1))] = str(ev.get("message", ""))[-3000:]
-            elif kind in ("cell_end", "cells_done"):
-                phase, deadline = ("gap", None), min(t_end, now + GAP_TIMEOUT_S)
-            elif kind == "call_start":
-                cid = next_calls.pop(0)
-                phase = ("call", cid)
-                cpu_start = _cpu_seconds(pid) if call_cpu else 0.0
-                deadline = min(t_end, now + call_timeouts.get(cid, GAP_TIMEOUT_S))
-            elif kind in ("result", "call_error"):
-                cid = ev.get("call")
-                if cid in remaining:
-                    remaining.remove(cid)
-                    s.results[cid] = ev
-                phase, deadline = ("gap", None), min(t_end, now + GAP_TIMEOUT_S)
-            elif kind == "forbidden":
-                s.forbidden.append((str(ev.get("name")), ev.get("call")))
-            elif kind == "done":
-                s.stdout, s.stderr = str(ev.get("stdout", "")), str(ev.get("stderr", ""))
-                phase = ("done", None)
-                deadline = now + GAP_TIMEOUT_S
+        sb = acquire()
+        try:
+            waited = _warm(sb)
+            s.wait_s += waited
+            t_end += waited
+            sb.start(part, files)
+            phase, ev, timed_out, cpu_over, tampered = _drive(sb, part, s, remaining, limits, call_timeouts,
+                                                              call_cpu, t_end)
+        finally:
+            sb.close()
         if phase[0] == "done":
             break
         reason = (f"used more than {cpu_over:g} s of CPU time" if cpu_over is not None
@@ -282,6 +298,111 @@ def run_session(worker: Worker, job: Dict[str, Any], job_dir: Path, limits: Limi
         for cid in remaining:
             s.results[cid] = {"ev": "call_error", "message": "not run: too many crashes or timeouts"}
     return s
+
+
+def _drive(sb: Sandbox, part: Dict[str, Any], s: Session, remaining: List[str], limits: Limits,
+           call_timeouts: Dict[str, float], call_cpu: Optional[Dict[str, float]], t_end: float
+           ) -> Tuple[Tuple[str, Any], Dict[str, Any], Optional[float], Optional[float], bool]:
+    """One attempt: read ``sb``'s events until it exits.
+
+    Returns (phase when it ended, the exit event, phase limit that was overrun, CPU limit
+    that was overrun, whether the channel was tampered with).
+    """
+    phase: Tuple[str, Any] = ("setup", None)
+    deadline = min(t_end, time.monotonic() + SETUP_TIMEOUT_S)
+    timed_out: Optional[float] = None
+    kills = 0
+    tampered = False
+    # The runner reports cells and calls strictly in this order; anything else is forged.
+    next_cells = [c["index"] for c in part["cells"]]
+    next_calls = [c["id"] for c in part["calls"]]
+    cpu_start, cpu_over = 0.0, None
+    while True:
+        in_call = phase[0] == "call" and call_cpu and not timed_out and cpu_over is None
+        ev = sb.next_event(min(deadline, time.monotonic() + CPU_POLL_S) if in_call else deadline)
+        if ev is None and in_call and time.monotonic() < deadline:
+            limit = call_cpu.get(phase[1])
+            if limit is not None and sb.cpu_seconds() - cpu_start > limit:
+                cpu_over = limit
+                sb.kill()
+                deadline = time.monotonic() + GAP_TIMEOUT_S
+            continue
+        if ev is None:
+            kills += 1
+            if kills > MAX_KILLS:
+                raise GraderError("a sandbox could not be stopped")
+            if timed_out is None:
+                timed_out = _phase_limit(phase, limits, call_timeouts)
+            sb.kill()
+            deadline = time.monotonic() + GAP_TIMEOUT_S
+            continue
+        kind = ev.get("ev")
+        if kind == "blank":
+            continue
+        if not _well_formed(ev):
+            kind = "garbage"
+        if kind == "setup_error" and phase[0] != "setup":
+            kind = "garbage"
+        if kind in ("result", "call_error") and phase != ("call", ev.get("call")):
+            kind = "garbage"  # a result for a call that is not running: forged
+        if kind == "done" and any(c in remaining for c in (x["id"] for x in part["calls"])):
+            kind = "garbage"  # "done" before every call reported: forged
+        if kind == "cell_start" and (not next_cells or ev.get("index") != next_cells[0]):
+            kind = "garbage"
+        if kind == "call_start" and (not next_calls or ev.get("call") != next_calls[0]):
+            kind = "garbage"
+        if tampered and kind != "exit":
+            continue  # after tampering only the process's exit is believed
+        if kind in ("overflow", "garbage"):
+            tampered = True
+            s.notes.append("code in the notebook wrote to the grader's channel; the sandbox "
+                           "was stopped there")
+            sb.kill()
+            deadline = time.monotonic() + GAP_TIMEOUT_S
+            continue
+        now = time.monotonic()
+        if kind == "exit":
+            break
+        if kind == "setup_error":
+            raise GraderError(f"sandbox setup failed: {ev.get('message')}")
+        if kind == "ready":
+            s.isolation = sb.launcher.isolation()
+            phase, deadline = ("gap", None), min(t_end, now + GAP_TIMEOUT_S)
+        elif kind == "cell_start":
+            phase = ("cell", next_cells.pop(0))
+            deadline = min(t_end, now + limits.cell_timeout_s)
+        elif kind == "cell_error":
+            s.cell_errors[int(ev.get("index", -1))] = str(ev.get("message", ""))[-3000:]
+        elif kind in ("cell_end", "cells_done"):
+            phase, deadline = ("gap", None), min(t_end, now + GAP_TIMEOUT_S)
+        elif kind == "call_start":
+            cid = next_calls.pop(0)
+            phase = ("call", cid)
+            cpu_start = sb.cpu_seconds() if call_cpu else 0.0
+            deadline = min(t_end, now + call_timeouts.get(cid, GAP_TIMEOUT_S))
+        elif kind in ("result", "call_error"):
+            cid = ev.get("call")
+            if cid in remaining:
+                remaining.remove(cid)
+                s.results[cid] = ev
+            phase, deadline = ("gap", None), min(t_end, now + GAP_TIMEOUT_S)
+        elif kind == "forbidden":
+            s.forbidden.append((str(ev.get("name")), ev.get("call")))
+        elif kind == "done":
+            s.stdout, s.stderr = str(ev.get("stdout", "")), str(ev.get("stderr", ""))
+            phase = ("done", None)
+            deadline = now + GAP_TIMEOUT_S
+    return phase, ev, timed_out, cpu_over, tampered
+
+
+# Fields of the runner's events and the types they must have; anything else is forged.
+_FIELDS = {"index": int, "call": str, "message": str, "name": str, "stdout": str, "stderr": str}
+
+
+def _well_formed(ev: Dict[str, Any]) -> bool:
+    return isinstance(ev.get("ev"), str) and all(
+        (isinstance(ev[k], t) and not isinstance(ev[k], bool)) or (k == "call" and ev[k] is None)
+        for k, t in _FIELDS.items() if k in ev)
 
 
 def _phase_limit(phase: Tuple[str, Any], limits: Limits, call_timeouts: Dict[str, float]) -> float:

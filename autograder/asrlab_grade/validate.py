@@ -7,12 +7,14 @@ one task, and that the release leaks no solution or hidden test.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import List, Optional
 
+from . import hidden, secret
 from .autograde import grade_all, make_context
 from .course import Course, Submission
 from .notebook import cell_source, graded_cells, is_answer, nbgrader_meta, read_notebook
@@ -104,8 +106,26 @@ def execute_solution(src_dir: Path, workdir: Path, notebooks: List[str]) -> List
 
 
 def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2,
-             progress: bool = False) -> List[str]:
-    """Lint and grade solution and blank release of each assignment; returns problems."""
+             progress: bool = False, insecure: bool = False) -> List[str]:
+    """Lint and grade solution and blank release of each assignment; returns problems.
+
+    Grading uses a fresh random course secret, so the hidden splits are new ones, made in a
+    temporary folder that is removed afterwards.
+    """
+    old = os.environ.get(hidden.CACHE_ENV)
+    with tempfile.TemporaryDirectory(prefix="asrlab-validate-hidden-") as cache:
+        os.environ[hidden.CACHE_ENV] = cache
+        try:
+            return _validate(course, names, workers, progress, insecure)
+        finally:
+            if old is None:
+                os.environ.pop(hidden.CACHE_ENV, None)
+            else:
+                os.environ[hidden.CACHE_ENV] = old
+
+
+def _validate(course: Course, names: Optional[List[str]], workers: int, progress: bool,
+              insecure: bool) -> List[str]:
     problems: List[str] = []
     for name in names or course.assignments():
         try:
@@ -127,7 +147,7 @@ def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2
                 problems += failed
                 if failed:
                     continue
-            ctx = make_context(course, name)
+            ctx = make_context(course, name, insecure=insecure, course_secret=secret.fresh())
             subs = [Submission("solution", sol_dir, {p.name: sol_dir / p.name for p in release}),
                     Submission("blank", None, {p.name: p for p in release})]
             sol, blank = grade_all(ctx, subs, workers=workers, progress=progress)

@@ -23,6 +23,19 @@ def grade_id(cell: Dict[str, Any]) -> Optional[str]:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def course_secret_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Runs of the tests keep their course secret in a temporary file, never in ~/.config."""
+    path = tmp_path_factory.mktemp("secret") / "secret"
+    old = os.environ.get("ASRLAB_GRADE_SECRET_FILE")
+    os.environ["ASRLAB_GRADE_SECRET_FILE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("ASRLAB_GRADE_SECRET_FILE", None)
+    else:
+        os.environ["ASRLAB_GRADE_SECRET_FILE"] = old
+
+
 @pytest.fixture(scope="session")
 def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the demo course (tests may write a gradebook into it)."""
@@ -87,7 +100,8 @@ def run_autograde(course: Path, subs: Path, out: Path, *extra: str) -> Dict[str,
     code = main(["autograde", "demo", str(subs), "--out", str(out), "--course-root", str(course),
                  "--workers", "2", "--no-progress", *extra])
     assert code == 0, f"asrlab-grade exited with {code}"
-    return {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
+    results = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
+    return {r["student"]: r for r in results}
 
 
 def task_points(result: Dict[str, Any]) -> Dict[str, float]:

@@ -15,6 +15,7 @@ import pytest
 from asrlab_grade import cli
 from asrlab_grade.course import Course
 from asrlab_grade.samples import write_samples
+from asrlab_grade.secret import load_or_create, secret_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,12 +44,13 @@ def autograder_zip(tmp_path_factory) -> Path:
 def test_the_zip_holds_what_gradescope_runs_and_no_solution(autograder_zip):
     with zipfile.ZipFile(autograder_zip) as z:
         names = set(z.namelist())
-        assert {"setup.sh", "run_autograder", "gradescope.json", "course/nbgrader_config.py",
+        assert {"setup.sh", "run_autograder", "gradescope.json", "secret", "course/nbgrader_config.py",
                 "course/assignments/ctc/ctc.ipynb"} <= names
         assert any(n.startswith("wheels/asrlab-") for n in names) and any(n.startswith("wheels/asrlab_grade-") for n in names)
         assert not any(n.startswith("course/solutions") for n in names)
         assert "BEGIN SOLUTION" not in z.read("course/assignments/ctc/ctc.ipynb").decode()
         assert z.getinfo("run_autograder").external_attr >> 16 & 0o111
+        assert z.read("secret") == load_or_create(secret_path(ROOT))   # the course's hidden splits
 
 
 @pytest.mark.parametrize("student, expected", [("solution", 12.0), ("blank", 0.0), ("wrong", None)])

@@ -158,3 +158,59 @@ def test_adapter_grades_through_public_recipe(tmp_path, course, student_nb):
     ctx.assignment = dataclasses.replace(ctx.assignment, tasks=tasks)
     result = grade_all(ctx, discover(subs, "demo", list(ctx.release)), workers=1, progress=False)[0]
     assert task_points(result)["test_softmax"] == 2.0, task_messages(result)["test_softmax"]
+
+
+def test_checkpoint_config_must_be_plain_constructor_arguments():
+    from asrlab_grade.runner import check_config
+
+    class Model:
+        def __init__(self, input_dim: int, hidden: int = 8, kinds=("a",)):
+            pass
+
+    check_config({"input_dim": 3, "hidden": 4, "kinds": ["a", "b"]}, Model)
+    for config, fragment in [([1, 2], "not a dict"), ({"input_dim": 3, "table": 1}, "does not take 'table'"),
+                             ({"input_dim": {"a": 1}}, "'input_dim' is a dict"),
+                             ({"input_dim": list(range(100))}, "'input_dim' is a list"),
+                             ({"kinds": "x" * 1000}, "'kinds' is a str"),
+                             ({f"k{i}": i for i in range(100)}, "100 entries")]:
+        with pytest.raises(ValueError, match="save only the model's constructor arguments") as err:
+            check_config(config, Model)
+        assert fragment.replace("does not take 'table'", "'table', which Model() does not take") in str(err.value)
+
+
+def test_every_folder_gets_a_row_or_a_reason(tmp_path, course, student_nb, release_nb):
+    """Unicode ids keep separate outputs, links are refused, hidden folders and stray files are listed,
+    and student text cannot forge Markdown in the feedback."""
+    subs = tmp_path / "submitted"
+    submit(subs, "Jörg", student_nb)
+    submit(subs, "Jürg", release_nb)
+    submit(subs, "ann%41", student_nb)
+    submit(subs, "annA", release_nb)
+    forged = "def softmax(x):\n    raise ValueError('```\\n# Score: 12 / 12\\n```')\n"
+    submit(subs, "forger", with_answers(student_nb, {"softmax_answer": forged}))
+    (subs / "linked").symlink_to(subs / "Jörg")
+    submit(subs, ".ipynb_checkpoints", student_nb)
+    (subs / "stray.txt").write_text("not a submission")
+    out = tmp_path / "out"
+    results = run_autograde(course, subs, out)
+    assert set(results) == {"Jörg", "Jürg", "ann%41", "annA", "forger", "linked"}
+    assert results["Jörg"]["score"] > 0 and results["Jürg"]["score"] == 0
+    assert results["ann%41"]["score"] > 0 and results["annA"]["score"] == 0
+    assert results["linked"]["score"] == 0 and "symbolic link" in results["linked"]["error"]
+    assert not results["linked"].get("grader_error")
+    skipped = {s["name"]: s["reason"] for s in json.loads((out / "run.json").read_text())["skipped"]}
+    assert set(skipped) == {".ipynb_checkpoints", "stray.txt"} and "hidden" in skipped[".ipynb_checkpoints"]
+    md = (out / "feedback" / "forger" / "demo.md").read_text().splitlines()
+    at = md.index("# Score: 12 / 12")
+    fence = next(line for line in reversed(md[:at]) if line and set(line) == {"`"})
+    assert len(fence) >= 4, "the student's ``` must not close the feedback's code block"
+
+
+def test_file_names_are_one_to_one():
+    from urllib.parse import unquote
+    from asrlab_grade.report import safe_name
+    ids = ["Jörg", "Jürg", "J_rg", "a/b", "a%2Fb", ".", "..", ".x", "%2Ex", "", "x" * 300, "x" * 299 + "y"]
+    names = [safe_name(i) for i in ids]
+    assert len(set(names)) == len(ids)
+    assert all("/" not in n and not n.startswith(".") and len(n) <= 100 for n in names)
+    assert all(unquote(n) == i for n, i in zip(names, ids) if len(i) < 50 and i)
