@@ -18,11 +18,12 @@ error in some submission, 2 on a usage or course problem.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .autograde import default_workers, grade_all, make_context
 from .bwrap import SandboxUnavailable
@@ -33,7 +34,28 @@ from .report import summary_table, write_outputs
 COURSE_GRADEBOOK = "<course>"
 
 
+def use_budget(name: Optional[str]) -> str:
+    """The training budget of this run (the one place it is resolved): ``--budget`` when given (it then
+    reaches the notebooks, the sandboxes and the hidden splits through ``ASRLAB_BUDGET``), else
+    ``$ASRLAB_BUDGET``, else ``full``."""
+    from asrlab import course as asrlab_course
+
+    if name:
+        os.environ[asrlab_course.BUDGET_ENV] = name
+    return asrlab_course.budget()
+
+
+def run_identity(budget: str) -> Dict[str, Any]:
+    """What run.json records about a run's grading context: budget, hidden split, software versions."""
+    from importlib.metadata import version
+
+    from . import hidden
+    return {"budget": budget, "hidden_split": hidden.split_id(),
+            "versions": {"asrlab": version("asrlab"), "asrlab-grade": version("asrlab-grade")}}
+
+
 def _autograde(args: argparse.Namespace) -> int:
+    budget = use_budget(args.budget)
     course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
     subs_dir = Path(args.submissions).resolve()
     out = Path(args.out or f"asrlab-grade-out/{args.assignment}").resolve()
@@ -63,7 +85,8 @@ def _autograde(args: argparse.Namespace) -> int:
     write_outputs(results, out, {"assignment": args.assignment, "submissions": len(results),
                                  "workers": workers, "seconds": round(elapsed, 3),
                                  "course_root": str(course.root),
-                                 "skipped": [{"name": n, "reason": r} for n, r in skipped]})
+                                 "skipped": [{"name": n, "reason": r} for n, r in skipped],
+                                 **run_identity(budget)})
     if args.gradebook:
         from .gradebook import write_gradebook
         db = course.root / "gradebook.db" if args.gradebook == COURSE_GRADEBOOK else Path(args.gradebook)
@@ -84,6 +107,7 @@ def _autograde(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from .validate import validate
+    use_budget(args.budget)
     course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
     names = args.assignments or course.assignments()
     if not names:
@@ -147,6 +171,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="also write scores to nbgrader's gradebook (path or database URL; "
                         "default: the course's gradebook.db)")
     a.add_argument("--seed", type=int, default=None, help="fixed input seed (default: secret, per run)")
+    a.add_argument("--budget", choices=["full", "ci"], help="training budget of the course (default: "
+                                                            "$ASRLAB_BUDGET, else full); picks the hidden splits")
     a.add_argument("--secret", help="the course secret's file (default: ~/.config/asrlab-grade/"
                                     "<course hash>/secret or $ASRLAB_GRADE_SECRET_FILE; made on first use)")
     a.add_argument("--cold", action="store_true",
@@ -160,6 +186,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     v.add_argument("assignments", nargs="*")
     v.add_argument("--course-root")
     v.add_argument("--workers", type=int, default=0)
+    v.add_argument("--budget", choices=["full", "ci"], help="training budget (default: $ASRLAB_BUDGET, else full)")
     v.add_argument("--insecure", action="store_true", help="grade without the bwrap sandbox")
     r = sub.add_parser("release", help="release an assignment: nbgrader's release, package source, library wheel")
     r.add_argument("assignment")

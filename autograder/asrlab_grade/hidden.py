@@ -43,6 +43,14 @@ def hidden_seed() -> int:
     return seed
 
 
+def split_id() -> str:
+    """A public name of the hidden splits of this run: a one-way hash of their seed (the same id means
+    the same splits; the id does not give the seed away)."""
+    import hashlib
+
+    return hashlib.sha256(f"asrlab hidden splits {hidden_seed()}".encode()).hexdigest()[:12]
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
 

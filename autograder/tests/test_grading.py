@@ -214,3 +214,24 @@ def test_file_names_are_one_to_one():
     assert len(set(names)) == len(ids)
     assert all("/" not in n and not n.startswith(".") and len(n) <= 100 for n in names)
     assert all(unquote(n) == i for n, i in zip(names, ids) if len(i) < 50 and i)
+
+
+def test_run_json_records_budget_hidden_split_and_versions(tmp_path, course, release_nb, monkeypatch):
+    """The grading context is explicit: --budget reaches the run, and run.json says which budget, which hidden
+    split (by a one-way id, never the secret or the seed) and which software graded it."""
+    from importlib.metadata import version
+
+    from asrlab_grade import hidden, secret
+
+    monkeypatch.delenv("ASRLAB_BUDGET", raising=False)
+    subs = tmp_path / "subs"
+    submit(subs, "blank", release_nb)
+    out = tmp_path / "out"
+    main(["autograde", "demo", str(subs), "--course-root", str(course), "--out", str(out), "--budget", "ci",
+          "--workers", "1", "--no-progress"])
+    run = json.loads((out / "run.json").read_text())
+    assert run["budget"] == "ci"
+    assert run["versions"] == {"asrlab": version("asrlab"), "asrlab-grade": version("asrlab-grade")}
+    assert len(run["hidden_split"]) == 12 and run["hidden_split"] == hidden.split_id()
+    text = (out / "run.json").read_text()
+    assert str(hidden.hidden_seed()) not in text and secret.load_or_create(secret.secret_path(course)).decode() not in text
