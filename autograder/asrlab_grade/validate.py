@@ -15,6 +15,7 @@ from typing import List, Optional
 
 from .autograde import grade_all, make_context
 from .course import Course, Submission
+from .progress import CellProgress
 from .notebook import cell_source, graded_cells, is_answer, nbgrader_meta, read_notebook
 from .task import TrainingTask
 
@@ -90,9 +91,13 @@ def execute_solution(src_dir: Path, workdir: Path, notebooks: List[str]) -> List
         path = workdir / name
         nb = nbformat.read(path, as_version=4)
         t0 = time.monotonic()
+        progress = CellProgress(name, total_cells=len(nb.cells))
         try:
-            NotebookClient(nb, timeout=SOLUTION_CELL_TIMEOUT_S, kernel_name="python3",
-                           resources={"metadata": {"path": str(workdir)}}).execute()
+            with progress:
+                NotebookClient(nb, timeout=SOLUTION_CELL_TIMEOUT_S, kernel_name="python3",
+                               resources={"metadata": {"path": str(workdir)}},
+                               on_cell_start=progress.on_cell_start,
+                               on_cell_executed=progress.on_cell_executed).execute()
         except CellExecutionError as e:
             problems.append(f"{name}: the solution notebook failed: {str(e).strip().splitlines()[-1][:300]}")
         except Exception as e:  # noqa: BLE001 - a dead kernel or a cell timeout: report, go on with the next
