@@ -23,10 +23,12 @@ from typing import Any, Dict, List, Optional, Sequence
 from .course import Course, Submission
 from .grader import GraderError, RunContext, Worker, grade_notebook
 from .notebook import read_notebook
+from .threads import available_cores
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    """One sandbox per core: each runs torch / OpenMP with one thread (see :mod:`asrlab_grade.threads`)."""
+    return available_cores()
 
 
 def _keep_paths() -> List[str]:

@@ -4,7 +4,7 @@ Usage::
 
     asrlab-grade autograde ASSIGNMENT SUBMISSIONS_DIR [--out DIR] [--workers N]
                  [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold]
-    asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR]
+    asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR] [--jobs N]
 
 SUBMISSIONS_DIR is nbgrader's ``submitted/`` folder (``<student>/<assignment>/*.ipynb``),
 a folder of ``<student>/`` folders, or a flat folder of ``<student>.ipynb`` files.
@@ -45,6 +45,10 @@ def _autograde(args: argparse.Namespace) -> int:
         print(f"no submissions found in {subs_dir}", file=sys.stderr)
         return 2
     workers = args.workers or default_workers()
+    if workers > default_workers():  # every sandbox runs one thread: more sandboxes than cores only thrash
+        print(f"--workers {workers} is more than the {default_workers()} cores; using {default_workers()}",
+              file=sys.stderr)
+        workers = default_workers()
     t0 = time.monotonic()
     results = grade_all(ctx, subs, workers=workers, warm=not args.cold, progress=not args.no_progress)
     elapsed = time.monotonic() - t0
@@ -74,7 +78,7 @@ def _validate(args: argparse.Namespace) -> int:
     if not names:
         print(f"validate: no released assignments under {course.root / 'assignments'}; nothing to check")
         return 0
-    problems = validate(course, names, workers=args.workers or 2)
+    problems = validate(course, names, workers=args.workers or 2, jobs=args.jobs or None)
     for p in problems:
         print(f"PROBLEM {p}")
     print("validate: " + ("ok" if not problems else f"{len(problems)} problem(s)"))
@@ -103,6 +107,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     v.add_argument("assignments", nargs="*")
     v.add_argument("--course-root")
     v.add_argument("--workers", type=int, default=0)
+    v.add_argument("--jobs", type=int, default=0,
+                   help="assignments validated at once, the cores shared between them (default: as many as "
+                        "the cores allow with two threads each)")
     args = ap.parse_args(argv)
     try:
         return _autograde(args) if args.cmd == "autograde" else _validate(args)

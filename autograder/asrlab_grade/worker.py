@@ -26,6 +26,7 @@ import sys
 from typing import List
 
 from . import runner
+from .threads import thread_env
 
 # Read size for relaying the child's events.
 CHUNK = 1 << 16
@@ -89,6 +90,9 @@ def main(argv: List[str] = None) -> None:
     ap.add_argument("--preload", default="numpy", help="comma-separated modules to import first")
     ap.add_argument("--forbid", default="", help="comma-separated forbidden calls to arm before forking")
     args = ap.parse_args(argv)
+    # Sandboxes run one thread each, one sandbox per core; sizing the pools before torch or numpy load
+    # also keeps this process from starting OpenMP threads that a forked child would inherit broken.
+    os.environ.update(thread_env(1))
     for name in filter(None, args.preload.split(",")):
         try:
             importlib.import_module(name)

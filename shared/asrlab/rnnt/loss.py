@@ -10,10 +10,8 @@
   ``(B, T, U+1, V)`` buffer: backward exponentiates it in place into the softmax and finishes
   the gradient there, so no second buffer of that size is ever held (a ``logsumexp``
   normaliser would cost more passes over the logits: small-V reductions are slow).
-* On a CPU with more than one torch thread, the softmax for backward is computed while the
-  sequential wavefront runs: once the moves are gathered, the log-softmax buffer is exponentiated
-  in place on a second thread (numpy's vectorised exp releases the GIL), so the core the
-  wavefront leaves idle does the one full-size pass that backward would otherwise make.
+* On CPU that exponentiation is numpy's vectorised ``exp`` (one pass, about half the time of
+  torch's single-threaded ``exp_`` at small V).
 
 Usage::
 
@@ -22,8 +20,6 @@ Usage::
     loss.backward()
 """
 from __future__ import annotations
-
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -47,13 +43,11 @@ class _RNNTLoss(torch.autograd.Function):
         label_positions = next_label_positions(targets, lattice, logits.shape[-1])  # (B, T, U1)
         log_probs = torch.log_softmax(logits, dim=-1) if fused_log_softmax else logits  # (B, T, U1, V)
         moves = moves_buffer(log_probs, label_positions, blank, lattice)
-        # The moves hold all the forward pass needs from log_probs: backward's softmax may start now.
-        softmax = _softmax_in_place_soon(log_probs) if with_grad and fused_log_softmax else None
         alpha, log_like = forward_variables(moves, lattice)
         if with_grad:
             ctx.save_for_backward(logits, moves, alpha, log_like)
             # Kept as an attribute, not a saved tensor: backward overwrites it with the gradient.
-            ctx.softmax_buffer = softmax
+            ctx.log_softmax_buffer = log_probs if fused_log_softmax else None
             ctx.lattice, ctx.label_positions = lattice, label_positions
             ctx.blank, ctx.clamp, ctx.fused = blank, clamp, fused_log_softmax
         return (-log_like).to(logits.dtype)
@@ -70,9 +64,9 @@ class _RNNTLoss(torch.autograd.Function):
         posteriors = posteriors.to(dtype)
         if ctx.fused:
             # d cost / d logits = softmax * occupancy - posteriors on the blank / label entries
-            if ctx.softmax_buffer is not None:
-                grad = ctx.softmax_buffer.result()  # (B, T, U1, V) softmax, in the log-softmax buffer
-                ctx.softmax_buffer = None
+            if ctx.log_softmax_buffer is not None:
+                grad = _exp_in_place(ctx.log_softmax_buffer)  # (B, T, U1, V) softmax, reusing the buffer
+                ctx.log_softmax_buffer = None
             else:  # a second backward through a retained graph: same ops, same bits
                 grad = _exp_in_place(torch.log_softmax(logits, dim=-1))
             grad.mul_(posteriors.sum(0).unsqueeze(-1))
@@ -90,33 +84,16 @@ class _RNNTLoss(torch.autograd.Function):
 
 # --------------------------------------------------------------------------- softmax for backward
 
-_SOFTMAX_THREAD: ThreadPoolExecutor | None = None  # one background thread, started on first use
-
-
 def _exp_in_place(log_probs: Tensor) -> Tensor:
     """``exp`` of a (B, T, U1, V) log-softmax buffer in place: the softmax. Same bits on every path.
 
-    CPU float32/float64 tensors go through numpy's vectorised ``exp`` (it releases the GIL, so it can
-    run beside the wavefront); other dtypes and devices use torch.
+    CPU float32/float64 tensors go through numpy's vectorised ``exp``; other dtypes and devices use torch.
     """
     if log_probs.device.type == "cpu" and log_probs.dtype in (torch.float32, torch.float64):
         array = log_probs.numpy()
         np.exp(array, out=array)
         return log_probs
     return log_probs.exp_()
-
-
-def _softmax_in_place_soon(log_probs: Tensor) -> Future:
-    """A future of ``_exp_in_place(log_probs)``: on a second thread when torch may use more than one
-    CPU thread (it then overlaps the sequential wavefront), else computed now."""
-    global _SOFTMAX_THREAD
-    future: Future = Future()
-    if log_probs.device.type != "cpu" or torch.get_num_threads() < 2:
-        future.set_result(_exp_in_place(log_probs))
-        return future
-    if _SOFTMAX_THREAD is None:
-        _SOFTMAX_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asrlab-rnnt-softmax")
-    return _SOFTMAX_THREAD.submit(_exp_in_place, log_probs)
 
 
 # --------------------------------------------------------------------------- public API
