@@ -207,6 +207,18 @@ class PrefixBeamSearchDecoder:
         return self.decode_nbest(scores)[0]
 
     # ------------------------------------------------------------------ the algorithm
+    def _all_frame_tokens(self, log_probs: np.ndarray) -> list[list[int]]:
+        """:meth:`_frame_tokens` of every frame of (T, C) log-probabilities (vectorised without ``top_k``)."""
+        if self.top_k is not None and self.top_k < log_probs.shape[1]:
+            return [self._frame_tokens(frame) for frame in log_probs]
+        kept = log_probs >= self.log_prune  # (T, C)
+        empty = np.flatnonzero(~kept.any(axis=1))
+        kept[empty, log_probs[empty].argmax(axis=1)] = True  # nothing above the threshold: the best only
+        frames, ids = np.nonzero(kept)  # row-major: frames ascending, ids ascending within a frame
+        ends = np.cumsum(np.bincount(frames, minlength=log_probs.shape[0])).tolist()
+        ids_list = ids.tolist()
+        return [ids_list[start:end] for start, end in zip([0] + ends[:-1], ends)]
+
     def _frame_tokens(self, frame: np.ndarray) -> list[int]:
         """Ids worth trying in this frame (C,), ascending: top-k and above the threshold, best always kept."""
         if self.top_k is not None and self.top_k < frame.shape[0]:
@@ -238,9 +250,7 @@ class PrefixBeamSearchDecoder:
         # extensions never survive a step, so nodes are only made for survivors).
         beam: list[tuple[int, list[float]]] = [(_PrefixTree.ROOT, [0.0, NEG_INF])]
 
-        for frame in log_probs:  # (C,)
-            tokens = self._frame_tokens(frame)
-            row = frame.tolist()
+        for tokens, row in zip(self._all_frame_tokens(log_probs), log_probs.tolist()):  # per frame: ids, (C,) scores
             nxt: dict[int, list[float]] = {}
             for prefix, (p_b, p_nb) in beam:
                 p_total = logaddexp(p_b, p_nb)
