@@ -84,6 +84,28 @@ WRONG = {
         "bump(prefix + (c,), 1, p_b + y[c])", "pass")}),
     "beam: last word never scored": ("test_beam_search", {"beam_answer": (
         "                words = text.split()\n", "                words = [w for w in text.split(\" \")[:-1] if w]\n")}),
+    "beam: a repeat never merged": ("test_beam_search", {"beam_answer": ("elif c == last:", "elif False:")}),
+    "beam: a repeat extends from p_b + p_nb": ("test_beam_search", {"beam_answer": (
+        "bump(prefix + (c,), 1, p_b + y[c])", "bump(prefix + (c,), 1, p_all + y[c])")}),
+    "beam: a repeat stays from p_b + p_nb": ("test_beam_search", {"beam_answer": (
+        "bump(prefix, 1, p_nb + y[c])", "bump(prefix, 1, p_all + y[c])")}),
+    "beam: min_prob ignored": ("test_beam_search", {"beam_answer": ("if y[c] >= log_min]", "]")}),
+    "beam: min_prob relative to the best class": ("test_beam_search", {"beam_answer": (
+        "if y[c] >= log_min]", "if y[c] >= log_min + y.max()]")}),
+    "beam: no class passes min_prob -> blank": ("test_beam_search", {"beam_answer": (
+        "or [int(np.argmax(y))]", "or [BLANK]")}),
+    "beam: no class passes min_prob -> every class": ("test_beam_search", {"beam_answer": (
+        "or [int(np.argmax(y))]", "or list(range(len(y)))")}),
+    "beam: empty words from extra spaces scored": ("test_beam_search", {"beam_answer": (
+        "words = text.split()\n", "words = text.split(\" \")\n",
+        "[w for w in text.split(\" \")[:-1] if w]", "text.split(\" \")[:-1]")}),
+    "beam: LM history without <s>": ("test_beam_search", {"lm_helper": (
+        "[\"<s>\", *history]", "list(history)")}),
+    "beam: </s> not weighted by alpha": ("test_beam_search", {"beam_answer": (
+        "total += alpha * lm_log_prob(lm, \"</s>\", words)", "total += lm_log_prob(lm, \"</s>\", words)")}),
+    "beam: LM in log10": ("test_beam_search", {"lm_helper": ("LN10 * lm.score", "lm.score")}),
+    "beam: word bonus only with the LM on": ("test_beam_search", {"beam_answer": (
+        "+ beta\n", "+ (beta if alpha else 0.0)\n")}),
 }
 
 
@@ -136,6 +158,52 @@ def ctc_backward(log_probs, labels, blank=BLANK):
         beta[:, t] = torch.logsumexp(cand, dim=0)
     return beta                                  # a float64 tensor is accepted too
 '''
+
+
+PROBABILITY_DOMAIN = '''
+def ctc_forward(log_probs, labels, blank=BLANK):
+    probs = np.exp(np.asarray(log_probs, dtype=np.float64))
+    ext = extended_labels(np.asarray(labels), blank)
+    S, T = len(ext), len(probs)
+    alpha = np.zeros((S, T))
+    alpha[:2, 0] = probs[0, ext[:2]]
+    for t in range(1, T):
+        for s in range(S):
+            acc = alpha[s, t - 1] + (alpha[s - 1, t - 1] if s >= 1 else 0.0)
+            if s >= 2 and ext[s] != blank and ext[s] != ext[s - 2]:
+                acc += alpha[s - 2, t - 1]
+            alpha[s, t] = acc * probs[t, ext[s]]
+    with np.errstate(divide="ignore"):
+        return np.log(alpha)
+
+
+def ctc_backward(log_probs, labels, blank=BLANK):
+    probs = np.exp(np.asarray(log_probs, dtype=np.float64))
+    ext = extended_labels(np.asarray(labels), blank)
+    S, T = len(ext), len(probs)
+    beta = np.zeros((S, T))
+    beta[-2:, -1] = 1.0
+    for t in range(T - 2, -1, -1):
+        for s in range(S):
+            acc = beta[s, t + 1] * probs[t + 1, ext[s]]
+            if s + 1 < S:
+                acc += beta[s + 1, t + 1] * probs[t + 1, ext[s + 1]]
+            if s + 2 < S and ext[s + 2] != blank and ext[s + 2] != ext[s]:
+                acc += beta[s + 2, t + 1] * probs[t + 1, ext[s + 2]]
+            beta[s, t] = acc
+    with np.errstate(divide="ignore"):
+        return np.log(beta)
+'''
+
+
+@pytest.mark.parametrize("grade_id", ["test_ctc_forward", "test_ctc_backward"])
+def test_float64_probabilities_fail_several_cases(assignment, sources, grade_id):
+    """A recursion in probabilities (float64, logs taken at the end) is right on short trellises and
+    underflows on long confident ones: more than one hidden case must see it."""
+    ns = namespace(sources)
+    exec(PROBABILITY_DOMAIN, ns)
+    passed, total = score(assignment, grade_id, ns)
+    assert total - passed >= 2, f"only {total - passed} case(s) of {total} failed"
 
 
 def test_correct_alternatives_pass(assignment, sources):

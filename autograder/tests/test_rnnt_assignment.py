@@ -88,6 +88,8 @@ WRONG = {
     # the modules
     "encoder: lengths before subsampling": ("test_encoder", {"modules_answer": (
         "x, lengths = self.subsampling(feats, lengths)", "x, _ = self.subsampling(feats, lengths)")}),
+    "encoder: the LSTM runs over the padding": ("test_encoder", {"modules_answer": (
+        "x, lengths = self.lstm(x, lengths)", "x, _ = self.lstm(x, torch.full_like(lengths, x.shape[1]))")}),
     "encoder: no projection": ("test_encoder", {"modules_answer": (
         "return self.proj(x), lengths", "return x, lengths")}),
     "predictor: no start symbol": ("test_predictor", {"modules_answer": (
@@ -183,6 +185,51 @@ def greedy_decode(model, encoder_out, max_symbols=5):
         pred, state = model.predictor.step(k, state)
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)   # a tensor of ids
 '''
+
+
+PROBABILITY_DOMAIN = '''
+def rnnt_forward(log_probs, labels, blank=BLANK):
+    probs = np.exp(np.asarray(log_probs, dtype=np.float64))
+    T, U1, _ = probs.shape
+    alpha = np.zeros((T, U1))
+    alpha[0, 0] = 1.0
+    for t in range(T):
+        for u in range(U1):
+            if t > 0:
+                alpha[t, u] += alpha[t - 1, u] * probs[t - 1, u, blank]
+            if u > 0:
+                alpha[t, u] += alpha[t, u - 1] * probs[t, u - 1, labels[u - 1]]
+    with np.errstate(divide="ignore"):
+        return np.log(alpha), float(-np.log(alpha[-1, -1] * probs[-1, -1, blank]))
+
+
+def rnnt_backward(log_probs, labels, blank=BLANK):
+    probs = np.exp(np.asarray(log_probs, dtype=np.float64))
+    T, U1, _ = probs.shape
+    beta = np.zeros((T, U1))
+    for t in range(T - 1, -1, -1):
+        for u in range(U1 - 1, -1, -1):
+            if t == T - 1 and u == U1 - 1:
+                beta[t, u] = probs[t, u, blank]
+                continue
+            if t + 1 < T:
+                beta[t, u] += beta[t + 1, u] * probs[t, u, blank]
+            if u + 1 < U1:
+                beta[t, u] += beta[t, u + 1] * probs[t, u, labels[u]]
+    with np.errstate(divide="ignore"):
+        return np.log(beta), float(-np.log(beta[0, 0]))
+'''
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("grade_id", ["test_rnnt_forward", "test_rnnt_backward"])
+def test_float64_probabilities_fail_several_cases(assignment, sources, grade_id):
+    """A recursion in probabilities (float64, logs taken at the end) underflows on the peaky lattices: more
+    than one hidden case must see it."""
+    ns = namespace(sources)
+    exec(PROBABILITY_DOMAIN, ns)
+    passed, total = score(assignment, grade_id, ns)
+    assert total - passed >= 2, f"only {total - passed} case(s) of {total} failed"
 
 
 def test_correct_alternatives_pass(assignment, sources):

@@ -15,9 +15,12 @@ Five function tasks, one per graded test cell of ``solutions/ctc/ctc.ipynb``:
 
 Plausible wrong answers these cases catch (checked by ``autograder/tests/test_ctc_assignment.py``):
 recursion off by one frame, a missing repeated-label rule, a beta that includes the
-emission, probabilities instead of log-probabilities, a soft alignment that is not
-normalised by ``P(labels)``, a greedy decoder that does not merge repeats (or merges them
-across blanks), and a beam search that ignores the LM or the word bonus.
+emission, probabilities instead of log-probabilities (float32 or float64), a soft alignment
+that is not normalised by ``P(labels)``, a greedy decoder that does not merge repeats (or
+merges them across blanks), and a beam search that ignores the LM or the word bonus, gets
+the repeated-symbol rule wrong, ignores or misreads ``min_prob`` (and its argmax fallback),
+scores empty words, drops ``<s>`` from the LM history, leaves ``</s>`` unweighted or uses
+base-10 LM scores.
 """
 from __future__ import annotations
 
@@ -25,12 +28,14 @@ from typing import List
 
 import numpy as np
 
+from asrlab.text import CharTokenizer
 from asrlab_grade.compare import ArrayClose, Exact, Verdict
 from asrlab_grade.task import Assignment, Case, FunctionTask, Limits
 
-BLANK = 28  # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
-NUM_CLASSES = 29
-SYMBOLS = ["'", " ", *"abcdefghijklmnopqrstuvwxyz", "_"]
+TOKENIZER = CharTokenizer()              # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
+BLANK = TOKENIZER.blank
+NUM_CLASSES = len(TOKENIZER)
+SYMBOLS = list(TOKENIZER.symbols)
 # Log-probabilities this low are read as log(0): a student may use a large negative number
 # (e.g. -1e30) for an unreachable state instead of -inf.
 LOG_ZERO_BELOW = -1e8
@@ -62,7 +67,7 @@ class LogArrayClose:
 
 # ----------------------------------------------------------------------------- trellis inputs
 def log_softmax(logits: np.ndarray) -> np.ndarray:
-    return logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    return logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
 
 
 def labels_with_repeats(rng: np.random.Generator, length: int, num_classes: int, blank: int,
@@ -80,11 +85,13 @@ def min_frames(labels: np.ndarray) -> int:
     return int(len(labels) + np.count_nonzero(labels[1:] == labels[:-1]))
 
 
-def trellis_cases(rng: np.random.Generator, allow_short: bool) -> List[Case]:
+def trellis_cases(rng: np.random.Generator, allow_short: bool, very_peaky: bool = False) -> List[Case]:
     """Public example first, then random hidden cases.
 
     Every hidden case has at least one pair of adjacent equal labels except two (plain
-    alignment), so a missing skip rule fails most of them.
+    alignment), so a missing skip rule fails most of them. ``very_peaky`` adds long, confident
+    trellises whose path probabilities underflow even float64 (a recursion in probabilities
+    fails them whatever its dtype).
     """
     tiny = np.log(np.array([[0.5, 0.3, 0.2], [0.4, 0.4, 0.2], [0.3, 0.2, 0.5], [0.6, 0.2, 0.2]]))
     cases = [Case((tiny, np.array([1, 1], dtype=np.int64)), {"blank": 0},
@@ -100,6 +107,8 @@ def trellis_cases(rng: np.random.Generator, allow_short: bool) -> List[Case]:
         (9, 3, 0.0, 1.5, 4, 3),
         (1, 1, 0.0, 1.0, NUM_CLASSES, BLANK),       # a single frame
     ]
+    if very_peaky:
+        specs += [(120, 30, 0.3, 30.0, NUM_CLASSES, BLANK), (200, 40, 0.4, 60.0, NUM_CLASSES, BLANK)]
     for frames, length, rep, scale, classes, blank in specs:
         labels = labels_with_repeats(rng, length, classes, blank, rep)
         if rep > 0 and not np.any(labels[1:] == labels[:-1]):
@@ -119,11 +128,11 @@ def trellis_cases(rng: np.random.Generator, allow_short: bool) -> List[Case]:
 
 
 def forward_cases(rng: np.random.Generator) -> List[Case]:
-    return trellis_cases(rng, allow_short=True)
+    return trellis_cases(rng, allow_short=True, very_peaky=True)
 
 
 def backward_cases(rng: np.random.Generator) -> List[Case]:
-    return trellis_cases(rng, allow_short=True)
+    return trellis_cases(rng, allow_short=True, very_peaky=True)
 
 
 def alignment_cases(rng: np.random.Generator) -> List[Case]:
@@ -162,7 +171,7 @@ def frames_from_path(rng: np.random.Generator, path: List[int], classes: int, pe
 
 
 def greedy_cases(rng: np.random.Generator) -> List[Case]:
-    public = frames_from_path(np.random.default_rng(0), [28, 9, 9, 28, 9, 2, 2, 28], NUM_CLASSES, 6.0)
+    public = frames_from_path(np.random.default_rng(0), [BLANK, 9, 9, BLANK, 9, 2, 2, BLANK], NUM_CLASSES, 6.0)
     cases = [Case((public, BLANK), name="frames _ h h _ h a a _ (expects [9, 9, 2])", hidden=False)]
     for frames, classes, blank in [(40, NUM_CLASSES, BLANK), (80, NUM_CLASSES, BLANK), (25, 5, 0)]:
         # runs of 1-4 equal frames; some runs repeat the previous symbol after a blank
@@ -239,7 +248,52 @@ def simulate_log_probs(text: str, wrong: dict, rng: np.random.Generator) -> np.n
     return log_softmax(np.stack(rows))
 
 
+def small_alphabet_log_probs(rng: np.random.Generator, frames: int) -> np.ndarray:
+    """(frames, 29) posteriors in which only 'a', 'b' and the blank are likely: with the LM off,
+    the best labelling hinges on how a repeated symbol is merged or extended."""
+    probs = np.full((frames, NUM_CLASSES), 1e-6)
+    probs[:, [SYMBOLS.index("a"), SYMBOLS.index("b"), BLANK]] = rng.dirichlet(np.full(3, 0.6), size=frames)
+    return np.log(probs / probs.sum(axis=1, keepdims=True))
+
+
+def diffuse_log_probs(rng: np.random.Generator, frames: int, peak_every: int) -> np.ndarray:
+    """Near-flat frames (every class close to 1/29) with a confident frame every ``peak_every``:
+    ``min_prob`` decides which classes a flat frame may extend with, or that none reaches it."""
+    logits = rng.normal(scale=0.15, size=(frames, NUM_CLASSES))
+    for t in range(0, frames, peak_every):
+        logits[t, int(rng.integers(NUM_CLASSES))] += 4.0
+    return log_softmax(logits)
+
+
+def with_flat_gaps(log_probs: np.ndarray, rng: np.random.Generator, every: int) -> np.ndarray:
+    """Insert a near-flat frame after every ``every`` frames of ``log_probs``."""
+    rows = []
+    for t, row in enumerate(log_probs):
+        rows.append(row)
+        if t % every == every - 1:
+            rows.append(log_softmax(rng.normal(scale=0.3, size=NUM_CLASSES)))
+    return np.stack(rows)
+
+
+# (sentence, characters shown as a close-but-wrong letter): decoded with the LM from the start of the
+# sentence, so the history must begin with <s> for the first words to score as the reference does.
+START_SENTENCES = [
+    ("a bat flew over the barn", {0: "e", 2: "p"}),
+    ("we fed the dog", {0: "b", 3: "v"}),
+]
+# Texts with doubled, leading and trailing spaces: an empty "word" must never reach the LM.
+SPACED_TEXTS = [" the  cat sat on  the mat ", "the dog  ate the  bone"]
+
+
 def beam_cases(rng: np.random.Generator) -> List[Case]:
+    """Fixed inputs (the same in every run), each aimed at one rule of the search.
+
+    Six misspelt sentences the LM repairs; noise (many prefixes compete); a sentence whose end
+    is decided by ``</s>``; with the LM off, small-alphabet posteriors (the repeat rule alone);
+    near-flat frames with ``min_prob`` keeping some classes or none (the argmax fallback);
+    spoken sentences with flat gaps; texts with doubled spaces; sentences whose first words
+    need the ``<s>`` history; a last word decided by a weakly weighted ``</s>``.
+    """
     sim = np.random.default_rng(SIMULATION_SEED)
     inputs = [simulate_log_probs(text, wrong, sim) for text, wrong in BEAM_SENTENCES]
     noise = log_softmax(sim.normal(scale=2.0, size=(25, NUM_CLASSES)))
@@ -258,8 +312,23 @@ def beam_cases(rng: np.random.Generator) -> List[Case]:
         (inputs[5], 2, 6, 0.6, -1.0, 0.0),    # no token pruning, a word penalty
         (noise, 2, 8, 0.5, 1.0, 0.0),         # flat posteriors: many prefixes compete
         (noise, 2, 8, 0.5, 4.0, 0.0),         # a large word bonus favours many short words
+        (noise, 2, 8, 0.0, 4.0, 0.0),         # a word bonus without LM weight still counts words
         (end_case, 2, 8, 0.8, 1.0, 1e-3),     # the end of sentence decides
     ]
+    for frames in (8, 10, 12, 14):            # LM off: the repeat rule decides
+        settings.append((small_alphabet_log_probs(sim, frames), 2, 16, 0.0, 0.0, 1e-3))
+    for min_prob in (0.05, 0.2):              # some classes pass the threshold / none does
+        settings.append((diffuse_log_probs(sim, 14, 4), 2, 8, 0.5, 1.0, min_prob))
+    gapped = with_flat_gaps(simulate_log_probs("the dog saw the cat", {4: "b"}, sim), sim, 3)
+    settings.append((gapped, 2, 8, 0.8, 1.0, 0.3))
+    for text in SPACED_TEXTS:
+        settings.append((simulate_log_probs(text, {}, sim), 2, 8, 0.8, 1.0, 1e-3))
+    for text, wrong in START_SENTENCES:
+        settings.append((simulate_log_probs(text, wrong, sim), 2, 8, 1.0, 0.5, 1e-3))
+    # "mat" heard a little as "met": ln P(</s> | word), weighted by alpha like every LM term, decides
+    for seed, alpha, beta in ((1, 0.3, 1.0), (5, 0.0, 0.0)):
+        weak_end = simulate_log_probs("the dog sat on the mat", {20: "e"}, np.random.default_rng(seed))
+        settings.append((weak_end, 2, 8, alpha, beta, 1e-3))
     cases = []
     for k, (lp, order, beam, alpha, beta, min_prob) in enumerate(settings):
         cases.append(Case((lp, LM_TEXT, order, beam, alpha, beta, min_prob),
@@ -272,7 +341,7 @@ def beam_reference(log_probs, lm_text, lm_order, beam_size, alpha, beta, min_pro
     from asrlab.lm import estimate_kneser_ney
 
     lm = estimate_kneser_ney(lm_text, order=lm_order)
-    decoder = PrefixBeamSearchDecoder(SYMBOLS, blank=BLANK, space=1, beam_size=beam_size, lm=lm, alpha=alpha,
+    decoder = PrefixBeamSearchDecoder(SYMBOLS, blank=BLANK, space=TOKENIZER.space, beam_size=beam_size, lm=lm, alpha=alpha,
                                       beta=beta, prune_threshold=min_prob, nbest=1)
     return decoder.search(log_probs)[0].text
 

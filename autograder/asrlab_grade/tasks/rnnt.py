@@ -7,7 +7,8 @@ One task per graded test cell of ``solutions/rnnt/rnnt.ipynb``:
   secret seed: square and very unequal ``T`` / ``U``, no labels, one frame, a negative blank index, the
   blank first or last, repeated labels, and peaky logits on which probabilities underflow.
 * ``test_encoder`` / ``test_predictor`` / ``test_joiner`` -- the student's classes are built in the sandbox by
-  public adapters: output shapes and lengths of the encoder, the predictor's ``forward`` against its own
+  public adapters: output shapes and lengths of the encoder (and, without subsampling, outputs that do not
+  depend on the batch's padding), the predictor's ``forward`` against its own
   ``step`` (start symbol, shift by one, batch-first state), and joiner logits compared with
   :class:`asrlab.models.Joiner` holding the same weights (lattice broadcasting and paired rows).
 * ``test_greedy`` -- compared exactly with :func:`asrlab.decoding.rnnt_greedy_search` on seeded
@@ -20,7 +21,8 @@ One task per graded test cell of ``solutions/rnnt/rnnt.ipynb``:
 
 Plausible wrong answers these cases catch (checked by ``autograder/tests/test_rnnt_assignment.py``): an
 off-by-one frame or state in either recursion, blank and label moves swapped, a missing terminal blank,
-probabilities instead of log-probabilities, a predictor without the start symbol or fed the wrong tokens,
+probabilities instead of log-probabilities (float32 or float64), an encoder whose LSTM runs over the
+padding, a predictor without the start symbol or fed the wrong tokens,
 a joiner that broadcasts frames against the wrong axis, a greedy decoder that emits at most one symbol per
 frame, ignores the cap, never feeds its output to the predictor or starts from the wrong symbol.
 """
@@ -30,11 +32,13 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from asrlab.text import CharTokenizer
 from asrlab_grade.compare import ArrayClose, Exact, Verdict
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
-BLANK = 28  # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
-VOCAB = 29
+TOKENIZER = CharTokenizer()              # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
+BLANK = TOKENIZER.blank
+VOCAB = len(TOKENIZER)
 # Log-probabilities this low are read as log(0): a student may use a large negative number instead of -inf.
 LOG_ZERO_BELOW = -1e8
 COST_ATOL = 1e-6
@@ -103,7 +107,8 @@ def lattice_cases(rng: np.random.Generator) -> List[Case]:
     # (T, U, V, blank, logit scale)
     specs = [(6, 4, VOCAB, BLANK, 1.0), (12, 5, VOCAB, BLANK, 2.0), (3, 9, VOCAB, BLANK, 1.5),
              (25, 2, 7, 0, 1.0), (1, 3, 5, 4, 1.0), (7, 0, 6, 2, 1.0), (9, 6, 8, -1, 1.0),
-             (40, 20, VOCAB, BLANK, 12.0)]  # the last: peaky, probabilities underflow
+             (40, 20, VOCAB, BLANK, 12.0), (30, 8, VOCAB, BLANK, 16.0),  # peaky: probabilities underflow
+             (15, 12, 10, 0, 40.0)]                                       # ... even in float64
     for frames, num_labels, vocab, blank, scale in specs:
         lp = lattice_log_probs(rng, frames, num_labels, vocab, scale)
         real_blank = blank % vocab
@@ -143,8 +148,17 @@ def adapt(Encoder, input_dim, hidden_dim, num_layers, output_dim, subsampling, f
     with torch.no_grad():
         out, out_lengths = encoder(torch.as_tensor(feats), torch.as_tensor(lengths))
     out_lengths = [int(n) for n in torch.as_tensor(out_lengths).tolist()]
+    # Without subsampling, every utterance's valid frames must not depend on the padding of the batch.
+    plain = Encoder(input_dim, hidden_dim, num_layers, output_dim, subsampling=1).eval()
+    feats, lengths = torch.as_tensor(feats), torch.as_tensor(lengths)
+    with torch.no_grad():
+        padded, _ = plain(feats, lengths)
+        ignores_padding = all(
+            torch.allclose(padded[b, :n], plain(feats[b:b + 1, :n], lengths[b:b + 1])[0][0], atol=1e-5)
+            for b, n in enumerate(lengths.tolist()))
     return {"batch": int(out.shape[0]), "dim": int(out.shape[-1]), "lengths": out_lengths,
-            "covers_lengths": bool(out.dim() == 3 and out.shape[1] >= max(out_lengths))}
+            "covers_lengths": bool(out.dim() == 3 and out.shape[1] >= max(out_lengths)),
+            "ignores_padding": bool(ignores_padding)}
 '''
 
 
@@ -155,6 +169,8 @@ def encoder_cases(rng: np.random.Generator) -> List[Case]:
         feats = rng.normal(size=(batch, frames, 20)).astype(np.float32)
         lengths = np.sort(rng.integers(5, frames + 1, size=batch))[::-1].copy()
         lengths[0] = frames
+        for b, n in enumerate(lengths):
+            feats[b, n:] = 0.0  # padding as a collate function writes it
         cases.append(Case((20, hidden, layers, dim, sub, feats, lengths.astype(np.int64))))
     return cases
 
@@ -165,7 +181,7 @@ def encoder_reference(input_dim, hidden_dim, num_layers, output_dim, subsampling
 
     out_lengths = ConvSubsampling(input_dim, subsampling).output_lengths(torch.as_tensor(lengths))
     return {"batch": int(feats.shape[0]), "dim": int(output_dim), "lengths": [int(n) for n in out_lengths.tolist()],
-            "covers_lengths": True}
+            "covers_lengths": True, "ignores_padding": True}
 
 
 PREDICTOR_ADAPTER = '''
@@ -273,12 +289,14 @@ def seeded_model(seed, joint_dim, blank_bias):
     """A small asrlab RNN-T model with seeded random weights; blank_bias shifts the blank's logit."""
     import torch
     from asrlab.models import RNNTModel
+    from asrlab.text import CharTokenizer
+    vocab = CharTokenizer()
     torch.manual_seed(seed)
-    model = RNNTModel(input_dim=8, vocab_size=29, blank=28, encoder_dim=8, encoder_layers=1,
+    model = RNNTModel(input_dim=8, vocab_size=len(vocab), blank=vocab.blank, encoder_dim=8, encoder_layers=1,
                       predictor_dim=16, joint_dim=joint_dim, dropout=0.0)
     with torch.no_grad():
         model.predictor.proj.weight.mul_(4.0)       # the predictor's say comparable to the encoder's
-        model.joiner.linear.bias[28] += blank_bias
+        model.joiner.linear.bias[vocab.blank] += blank_bias
     return model.eval()
 '''
 
