@@ -359,7 +359,7 @@ def main() -> int:
         return 0
 
     from asrlab.data.fetch import default_cache_dir
-    from asrlab.lm import estimate_kneser_ney, write_arpa
+    from asrlab.lm import estimate_kneser_ney, kenlm_available, load_lm, write_arpa
     from asrlab.metrics import cer, wer
 
     settings = dict(QUICK if args.quick else FULL)
@@ -420,7 +420,15 @@ def main() -> int:
     beam_wer = wer(test_refs, beam_hyps)
     beam_ups = len(test_refs) / beam_s
     print(f"beam+lm:     WER {beam_wer:.4f}  CER {cer(test_refs, beam_hyps):.4f}  {beam_ups:.1f} utt/s  "
-          f"(beam {beam}, alpha {alpha}, beta {beta}, oov {OOV_PENALTY}, asrlab pure Python)")
+          f"(beam {beam}, alpha {alpha}, beta {beta}, oov {OOV_PENALTY}, asrlab, pure-Python LM)")
+    if kenlm_available():  # the same search on the ARPA file through kenlm's state API
+        ken_hyps, ken_s = timed(decode_beam, test_logits, load_lm(arpa, backend="kenlm"), beam, alpha, beta)
+        ken_ups = len(test_refs) / ken_s
+        print(f"beam+kenlm:  WER {wer(test_refs, ken_hyps):.4f}  CER {cer(test_refs, ken_hyps):.4f}  "
+              f"{ken_ups:.1f} utt/s  (asrlab, kenlm backend; same transcripts as pure Python: "
+              f"{sum(a == b for a, b in zip(ken_hyps, beam_hyps))}/{len(beam_hyps)})")
+    else:
+        print("beam+kenlm:  skipped (kenlm not installed; pip install kenlm)")
 
     unigrams = sorted(lm.predictable_vocab())
     unigrams = [w for w in unigrams if not w.startswith("<")]
@@ -431,7 +439,10 @@ def main() -> int:
         py_wer = wer(test_refs, result["texts"])
         py_ups = len(test_refs) / result["seconds"]
         print(f"pyctcdecode: WER {py_wer:.4f}  CER {cer(test_refs, result['texts']):.4f}  {py_ups:.1f} utt/s  "
-              f"(same logits, ARPA, beam, alpha, beta; kenlm)  speed asrlab/pyctcdecode {beam_ups / py_ups:.2f}")
+              f"(same logits, ARPA, beam, alpha, beta; kenlm)")
+        print(f"speed asrlab/pyctcdecode: {beam_ups / py_ups:.2f} (pure-Python LM)"
+              + (f", {ken_ups / py_ups:.2f} (kenlm)" if kenlm_available() else "")
+              + f"; WER asrlab {beam_wer:.4f} vs pyctcdecode {py_wer:.4f}")
     print(f"total time: {time.perf_counter() - wall:.1f} s")
     ratio = beam_wer / greedy_wer if greedy_wer > 0 else float("nan")
     print(f"ratio: {ratio:.4f}  (WER beam+lm {beam_wer:.4f} / greedy {greedy_wer:.4f}; beam+lm {beam_ups:.1f} utt/s)")

@@ -227,6 +227,58 @@ def check_agreement(impls: dict[str, Callable], inputs) -> None:
               f"max |grad diff| {(inputs[0].grad - reference_grad).abs().max().item():.2e}")
 
 
+def profile_stages(inputs, rounds: int) -> dict[str, float]:
+    """Median milliseconds of each stage of ``rnnt_loss`` forward + backward, run one by one.
+
+    The stages are those of ``asrlab.rnnt.loss._RNNTLoss`` (same functions, same order), timed
+    separately, so the sum differs a little from the fused call (which overlaps the softmax with the
+    wavefront when torch has more than one thread).
+    """
+    from asrlab.rnnt import lattice as lat
+    from asrlab.rnnt.loss import _exp_in_place
+    from asrlab.rnnt.validation import check_loss_inputs
+
+    logits, targets, logit_lengths, target_lengths = (t.detach() for t in inputs)
+    _, frames, states, vocab = logits.shape
+    stages: dict[str, list[float]] = {}
+
+    def timed(name: str, fn: Callable):
+        start = time.perf_counter()
+        result = fn()
+        if logits.is_cuda:
+            torch.cuda.synchronize()
+        stages.setdefault(name, []).append(time.perf_counter() - start)
+        return result
+
+    for _ in range(rounds + 1):  # the first round warms up
+        blank = timed("input checks", lambda: check_loss_inputs(logits, targets, logit_lengths, target_lengths,
+                                                                -1, "sum"))
+        lattice = timed("lattice + label positions", lambda: lat.Lattice(frames, states, logit_lengths,
+                                                                          target_lengths, directions=2))
+        positions = timed("lattice + label positions", lambda: lat.next_label_positions(targets, lattice, vocab))
+        log_probs = timed("log_softmax (full size)", lambda: torch.log_softmax(logits, dim=-1))
+        moves = timed("gather moves (B,T,U+1)x2", lambda: lat.moves_buffer(log_probs, positions, blank, lattice))
+        alpha, log_like = timed("wavefront alpha+beta (sequential)", lambda: lat.forward_variables(moves, lattice))
+        posteriors = timed("transition posteriors", lambda: lat.transition_posteriors(
+            alpha, moves, log_like, lattice).to(logits.dtype))
+        grad = timed("softmax exp (full size)", lambda: _exp_in_place(log_probs))
+
+        def assemble():
+            grad.mul_(posteriors.sum(0).unsqueeze(-1))
+            grad[..., blank].sub_(posteriors[lat.BLANK])
+            grad.put_(positions, posteriors[lat.LABEL].neg_(), accumulate=True)
+
+        timed("gradient: x occupancy - posteriors", assemble)
+    return {name: statistics.median(values[1:]) * 1e3 for name, values in stages.items()}
+
+
+def print_profile(profile: dict[str, float], total_ms: float, log_softmax_ms: float) -> None:
+    print(f"where asrlab's time goes (stages run one by one; the fused call measured {total_ms:.2f} ms):")
+    for name, ms in profile.items():
+        print(f"  {name:36s} {ms:7.2f} ms  {ms / log_softmax_ms:5.2f} x log_softmax fwd+bwd")
+    print(f"  {'sum of stages':36s} {sum(profile.values()):7.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROUNDS} rounds instead of {FULL_ROUNDS}")
@@ -266,6 +318,7 @@ def main() -> None:
         print(f"{name:16s} {seconds * 1e3:9.2f} {seconds / times['log_softmax']:14.2f}   "
               f"{memory_text(memory.get((name, args.vocab)), buffer_bytes)}")
     print(f"one (B,T,U+1,V) float32 buffer = {buffer_bytes / 2**20:.1f} MiB")
+    print_profile(profile_stages(inputs, rounds), times["asrlab"] * 1e3, times["log_softmax"] * 1e3)
     if not args.no_memory:
         large_buffer = buffer_bytes // args.vocab * LARGE_VOCAB
         print(f"peak memory with V={LARGE_VOCAB} (one buffer = {large_buffer / 2**20:.1f} MiB):")

@@ -25,10 +25,12 @@ from .grader import GraderError, RunContext, grade_notebook
 from .notebook import read_notebook
 from .pool import SandboxPool
 from .session import Launcher, Sandbox
+from .threads import available_cores
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    """One sandbox per core: each runs torch / OpenMP with one thread (see :mod:`asrlab_grade.threads`)."""
+    return available_cores()
 
 
 def make_context(course: Course, name: str, hide_extra: Sequence[Path] = (), seed: Optional[int] = None,

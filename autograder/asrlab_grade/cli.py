@@ -4,7 +4,7 @@ Usage::
 
     asrlab-grade autograde ASSIGNMENT SUBMISSIONS_DIR [--out DIR] [--workers N]
                  [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold] [--insecure]
-    asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR]
+    asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR] [--jobs N] [--budget B] [--insecure]
     asrlab-grade release ASSIGNMENT [--package SPEC] [--colab-base URL] [--no-wheel]
     asrlab-grade export otter ASSIGNMENT [--out DIR] [--package SPEC] [--no-assign]
     asrlab-grade export gradescope ASSIGNMENT [--out DIR]
@@ -79,6 +79,10 @@ def _autograde(args: argparse.Namespace) -> int:
         print(f"no submissions found in {subs_dir}", file=sys.stderr)
         return 2
     workers = args.workers or default_workers()
+    if workers > default_workers():  # every sandbox runs one thread: more sandboxes than cores only thrash
+        print(f"--workers {workers} is more than the {default_workers()} cores; using {default_workers()}",
+              file=sys.stderr)
+        workers = default_workers()
     t0 = time.monotonic()
     results = grade_all(ctx, subs, workers=workers, warm=not args.cold, progress=not args.no_progress)
     elapsed = time.monotonic() - t0
@@ -114,7 +118,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"validate: no released assignments under {course.root / 'assignments'}; nothing to check")
         return 0
     try:
-        problems = validate(course, names, workers=args.workers or 2, insecure=args.insecure)
+        problems = validate(course, names, workers=args.workers or 2, insecure=args.insecure,
+                            jobs=args.jobs or None)
     except SandboxUnavailable as e:
         print(f"asrlab-grade: refusing to run student code without a sandbox: {e} "
               "(or pass --insecure)", file=sys.stderr)
@@ -188,6 +193,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     v.add_argument("--workers", type=int, default=0)
     v.add_argument("--budget", choices=["full", "ci"], help="training budget (default: $ASRLAB_BUDGET, else full)")
     v.add_argument("--insecure", action="store_true", help="grade without the bwrap sandbox")
+    v.add_argument("--jobs", type=int, default=0,
+                   help="assignments validated at once, the cores shared between them (default: as many as "
+                        "the cores allow with two threads each)")
     r = sub.add_parser("release", help="release an assignment: nbgrader's release, package source, library wheel")
     r.add_argument("assignment")
     r.add_argument("--course-root")

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Optional
 
@@ -18,7 +19,9 @@ from . import hidden, secret
 from .autograde import grade_all, make_context
 from .course import Course, Submission
 from .notebook import cell_source, graded_cells, is_answer, nbgrader_meta, read_notebook
+from .progress import CellProgress
 from .task import TrainingTask
+from .threads import plan_threads, thread_env
 
 # Text that must never appear in a released notebook.
 LEAK_MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "### END SOLUTION")
@@ -74,49 +77,63 @@ def lint(course: Course, name: str) -> List[str]:
 SOLUTION_CELL_TIMEOUT_S = 3600
 
 
-def execute_solution(src_dir: Path, workdir: Path, notebooks: List[str]) -> List[str]:
+def execute_solution(src_dir: Path, workdir: Path, notebooks: List[str], threads: Optional[int] = None) -> List[str]:
     """Run the solution notebooks top to bottom in ``workdir`` (a copy of ``src_dir``) with a Jupyter
     kernel, so that training cells write the checkpoints that training tasks grade.
 
     The solution is the instructor's own code, so it runs outside the sandbox (the corpus
-    synthesizer needs ctypes, which the sandbox refuses). Returns problems (empty when every
-    cell ran); the executed notebooks are written back into ``workdir``.
+    synthesizer needs ctypes, which the sandbox refuses). ``threads`` sizes the kernel's torch /
+    OpenMP thread pools (default: the libraries' own choice, every core). Returns problems (empty
+    when every cell ran); the executed notebooks are written back into ``workdir``. Prints a line
+    per slow cell and a heartbeat while a long cell runs.
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     shutil.copytree(src_dir, workdir, dirs_exist_ok=True)
+    kernel_env = {"env": dict(os.environ, **thread_env(threads))} if threads else {}
     problems = []
     for name in notebooks:
         path = workdir / name
         nb = nbformat.read(path, as_version=4)
         t0 = time.monotonic()
+        progress = CellProgress(name, total_cells=len(nb.cells))
         try:
-            NotebookClient(nb, timeout=SOLUTION_CELL_TIMEOUT_S, kernel_name="python3",
-                           resources={"metadata": {"path": str(workdir)}}).execute()
+            with progress:
+                NotebookClient(nb, timeout=SOLUTION_CELL_TIMEOUT_S, kernel_name="python3",
+                               resources={"metadata": {"path": str(workdir)}},
+                               on_cell_start=progress.on_cell_start,
+                               on_cell_executed=progress.on_cell_executed).execute(**kernel_env)
         except CellExecutionError as e:
             problems.append(f"{name}: the solution notebook failed: {str(e).strip().splitlines()[-1][:300]}")
         except Exception as e:  # noqa: BLE001 - a dead kernel or a cell timeout: report, go on with the next
             problems.append(f"{name}: the solution notebook could not run: {type(e).__name__}: {e}")
         finally:
             nbformat.write(nb, path)
-        print(f"{name}: solution executed in {time.monotonic() - t0:.0f} s")
+        print(f"{name}: solution executed in {time.monotonic() - t0:.0f} s"
+              + (f" ({threads} threads)" if threads else ""), flush=True)
     return problems
 
 
+# Fewest threads a solution gets when validate chooses how many to run at once (training is slow on one).
+MIN_SOLUTION_THREADS = 2
+
+
 def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2,
-             progress: bool = False, insecure: bool = False) -> List[str]:
+             progress: bool = False, insecure: bool = False, jobs: Optional[int] = None) -> List[str]:
     """Lint and grade solution and blank release of each assignment; returns problems.
 
-    Grading uses a fresh random course secret, so the hidden splits are new ones, made in a
-    temporary folder that is removed afterwards.
+    Assignments run ``jobs`` at a time (default: as many as the cores allow with at least
+    :data:`MIN_SOLUTION_THREADS` threads each, so one at a time on two cores); each gets an equal
+    share of the cores for its training kernel and its grading sandboxes. Grading uses a fresh random
+    course secret, so the hidden splits are new ones, made in a temporary folder removed afterwards.
     """
     old = os.environ.get(hidden.CACHE_ENV)
     with tempfile.TemporaryDirectory(prefix="asrlab-validate-hidden-") as cache:
         os.environ[hidden.CACHE_ENV] = cache
         try:
-            return _validate(course, names, workers, progress, insecure)
+            return _validate(course, list(names or course.assignments()), workers, progress, insecure, jobs)
         finally:
             if old is None:
                 os.environ.pop(hidden.CACHE_ENV, None)
@@ -124,43 +141,56 @@ def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2
                 os.environ[hidden.CACHE_ENV] = old
 
 
-def _validate(course: Course, names: Optional[List[str]], workers: int, progress: bool,
-              insecure: bool) -> List[str]:
-    problems: List[str] = []
-    for name in names or course.assignments():
-        try:
-            found = lint(course, name)
-        except Exception as e:  # noqa: BLE001 - report and go on with the next assignment
-            problems.append(f"{name}: {type(e).__name__}: {e}")
-            continue
-        problems += found
-        assignment = course.load_assignment(name)
-        release = course.release_notebooks(name)
-        src_dir = course.source_dir(name)
-        ckpts = [t.checkpoint for t in assignment.tasks if isinstance(t, TrainingTask)]
-        training_ids = {t.grade_id for t in assignment.tasks if isinstance(t, TrainingTask)}
-        with tempfile.TemporaryDirectory(prefix=f"asrlab-validate-{name}-") as tmp:
-            sol_dir = src_dir
-            if ckpts and not all((src_dir / c).is_file() for c in ckpts):
-                sol_dir = Path(tmp) / name  # train the solution's models for real, then grade them
-                failed = execute_solution(src_dir, sol_dir, [p.name for p in release])
-                problems += failed
-                if failed:
-                    continue
-            ctx = make_context(course, name, insecure=insecure, course_secret=secret.fresh())
-            subs = [Submission("solution", sol_dir, {p.name: sol_dir / p.name for p in release}),
-                    Submission("blank", None, {p.name: p for p in release})]
-            sol, blank = grade_all(ctx, subs, workers=workers, progress=progress)
-        if sol.get("error") or sol["score"] != sol["max_score"]:
-            lost = [f"{t['grade_id']}: {t['messages'][:1]}" for nb in sol["notebooks"]
-                    for t in nb["tasks"] if t["points"] != t["max_points"]]
-            problems.append(f"{name}: the solution scores {sol['score']:g}/{sol['max_score']:g} "
-                            f"({sol.get('error') or '; '.join(lost)})")
-        if blank.get("error") or blank["score"] != 0:
-            problems.append(f"{name}: the blank release scores {blank['score']:g} "
-                            f"({blank.get('error') or 'expected 0'})")
-        print(f"{name}: solution {sol['score']:g}/{sol['max_score']:g}, blank {blank['score']:g}/"
-              f"{blank['max_score']:g}, isolation {sol['notebooks'][0].get('isolation') if sol['notebooks'] else '-'}")
-        for task in (t for nb in sol["notebooks"] for t in nb["tasks"] if t["grade_id"] in training_ids):
-            print(f"  {task['grade_id']}: {task['messages'][0] if task['messages'] else '-'}")  # the solution's figures
+def _validate(course: Course, names: List[str], workers: int, progress: bool, insecure: bool,
+              jobs: Optional[int]) -> List[str]:
+    plan = plan_threads(max(1, len(names)), min_threads=MIN_SOLUTION_THREADS) if jobs is None else \
+        plan_threads(min(jobs, max(1, len(names))))
+    threads = plan.threads if plan.processes > 1 or jobs is not None else None
+    workers = max(1, min(workers, plan.threads))
+    if plan.processes == 1:
+        results = [_validate_one(course, name, workers, progress, threads, insecure) for name in names]
+    else:
+        print(f"validate: {plan.processes} assignments at a time, {plan.threads} threads each", flush=True)
+        with ThreadPoolExecutor(max_workers=plan.processes) as pool:
+            results = list(pool.map(lambda name: _validate_one(course, name, workers, progress, threads, insecure), names))
+    return [problem for found in results for problem in found]
+
+
+def _validate_one(course: Course, name: str, workers: int, progress: bool, threads: Optional[int],
+                  insecure: bool) -> List[str]:
+    """Problems of one assignment: lint, then its solution (trained if needed) and blank release graded."""
+    try:
+        problems = lint(course, name)
+    except Exception as e:  # noqa: BLE001 - report and go on with the next assignment
+        return [f"{name}: {type(e).__name__}: {e}"]
+    assignment = course.load_assignment(name)
+    release = course.release_notebooks(name)
+    src_dir = course.source_dir(name)
+    ckpts = [t.checkpoint for t in assignment.tasks if isinstance(t, TrainingTask)]
+    training_ids = {t.grade_id for t in assignment.tasks if isinstance(t, TrainingTask)}
+    with tempfile.TemporaryDirectory(prefix=f"asrlab-validate-{name}-") as tmp:
+        sol_dir = src_dir
+        if ckpts and not all((src_dir / c).is_file() for c in ckpts):
+            sol_dir = Path(tmp) / name  # train the solution's models for real, then grade them
+            failed = execute_solution(src_dir, sol_dir, [p.name for p in release], threads)
+            problems += failed
+            if failed:
+                return problems
+        ctx = make_context(course, name, insecure=insecure, course_secret=secret.fresh())
+        subs = [Submission("solution", sol_dir, {p.name: sol_dir / p.name for p in release}),
+                Submission("blank", None, {p.name: p for p in release})]
+        sol, blank = grade_all(ctx, subs, workers=workers, progress=progress)
+    if sol.get("error") or sol["score"] != sol["max_score"]:
+        lost = [f"{t['grade_id']}: {t['messages'][:1]}" for nb in sol["notebooks"]
+                for t in nb["tasks"] if t["points"] != t["max_points"]]
+        problems.append(f"{name}: the solution scores {sol['score']:g}/{sol['max_score']:g} "
+                        f"({sol.get('error') or '; '.join(lost)})")
+    if blank.get("error") or blank["score"] != 0:
+        problems.append(f"{name}: the blank release scores {blank['score']:g} "
+                        f"({blank.get('error') or 'expected 0'})")
+    lines = [f"{name}: solution {sol['score']:g}/{sol['max_score']:g}, blank {blank['score']:g}/"
+             f"{blank['max_score']:g}, isolation {sol['notebooks'][0].get('isolation') if sol['notebooks'] else '-'}"]
+    for task in (t for nb in sol["notebooks"] for t in nb["tasks"] if t["grade_id"] in training_ids):
+        lines.append(f"  {task['grade_id']}: {task['messages'][0] if task['messages'] else '-'}")  # the figures
+    print("\n".join(lines), flush=True)  # one write: parallel assignments do not interleave their lines
     return problems

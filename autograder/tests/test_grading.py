@@ -89,6 +89,18 @@ def test_validate_command(course, capsys):
     assert "demo.ipynb: solution executed in" in out  # no committed checkpoint: the solution trained it
 
 
+def test_validate_runs_assignments_in_parallel_with_a_share_of_the_cores(course, capsys):
+    from asrlab_grade.course import Course
+    from asrlab_grade.threads import available_cores
+    from asrlab_grade.validate import validate
+
+    assert validate(Course(course), ["demo", "demo"], jobs=2) == []
+    out = capsys.readouterr().out
+    assert ("validate: 2 assignments at a time, " in out) == (available_cores() >= 2)
+    assert out.count("demo: solution 6/6, blank 0/6") == 2
+    assert out.count("demo.ipynb: solution executed in") == 2 and "threads)" in out
+
+
 @pytest.fixture()
 def broken_course(tmp_path, course) -> Path:
     """A copy of the course with a wrong solution, left-over outputs and a misnamed task."""

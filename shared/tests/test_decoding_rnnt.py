@@ -11,6 +11,8 @@ from torch import nn
 from asrlab.decoding import DecodingInputError, Joiner, Predictor, rnnt_beam_search, rnnt_greedy_search
 
 VOCAB, BLANK, HIDDEN, ENC_DIM = 5, 0, 8, 6
+# Relative tolerance of float32 beam scores (epsilon 1.2e-7 per operation, summed over the frames).
+FLOAT32_SCORE_TOLERANCE = 1e-5
 
 
 class TinyPredictor(nn.Module):
@@ -147,7 +149,9 @@ def test_small_beam_is_at_least_as_good_as_greedy() -> None:
     greedy = rnnt_beam_search(enc, None, predictor, joiner, blank=BLANK, beam_size=1)
     for wide, narrow in zip(beam, greedy):
         assert 1 <= len(wide) <= 4
-        assert wide[0].score >= narrow[0].score - 1e-9
+        # Beam scores are float32 sums: the same path may differ in its last bits between the two calls
+        # (batched rows, thread count, BLAS build), so "at least as good" holds up to float32 rounding.
+        assert wide[0].score >= narrow[0].score - FLOAT32_SCORE_TOLERANCE * max(1.0, abs(narrow[0].score))
 
 
 class LayersFirstPredictor(TinyPredictor):

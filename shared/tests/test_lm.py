@@ -212,6 +212,30 @@ def test_kenlm_agrees_on_our_arpa_file(tmp_path, trigram: NGramLM, corpus: list[
     assert ken.vocab == trigram.vocab
 
 
+@pytest.mark.skipif(not kenlm_available(), reason="kenlm not installed")
+def test_kenlm_cached_states_give_the_scores_of_a_fresh_query(tmp_path, trigram: NGramLM) -> None:
+    import kenlm
+
+    path = write_arpa(trigram, tmp_path / "lm.arpa")
+    ken, raw = KenLM(path), kenlm.Model(str(path))
+    rng = random.Random(5)
+    words = trigram.predictable_vocab() + ["unknownword"]
+    for _ in range(300):  # contexts with and without <s>, shorter and longer than the order
+        context = (["<s>"] if rng.random() < 0.5 else []) + rng.sample(words, rng.randrange(4))
+        word = rng.choice(words + ["</s>"])
+        state, out = kenlm.State(), kenlm.State()
+        kept = context[1:] if context[:1] == ["<s>"] else context
+        if context[:1] == ["<s>"]:
+            raw.BeginSentenceWrite(state)
+        else:
+            raw.NullContextWrite(state)
+        for w in kept[max(0, len(kept) - 2):]:  # the last order - 1 words, as NGramLM.score reads them
+            raw.BaseScore(state, w, out)
+            state, out = out, state
+        assert ken.score(word, context) == raw.BaseScore(state, word, out), (context, word)
+        assert ken.score(word, context) == pytest.approx(trigram.score(word, context), abs=1e-4)
+
+
 def test_counts_use_continuation_counts_for_lower_orders() -> None:
     # "x" follows three different words but only once each; "y" follows one word three times.
     lm = estimate_kneser_ney(["a x", "b x", "c x", "d y", "d y", "d y"], order=2, discounts=[(0.5, 0.5, 0.5)] * 2)

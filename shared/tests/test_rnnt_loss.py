@@ -204,6 +204,27 @@ def test_second_backward_with_retained_graph_is_identical():
     assert torch.equal(first, second)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_same_bits_with_one_and_two_threads(dtype):
+    # With two threads backward's softmax is computed on a second thread, beside the wavefront.
+    logits, targets, frame_lengths, label_lengths = make_batch(19, [9, 7, 8], [4, 5, 2], vocab=6)
+    logits = logits.to(dtype)
+    results = []
+    threads = torch.get_num_threads()
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            x = logits.clone().requires_grad_(True)
+            cost = rnnt_loss(x, targets, frame_lengths, label_lengths, reduction="none")
+            (grad,) = torch.autograd.grad(cost.sum(), x, retain_graph=True)
+            (again,) = torch.autograd.grad(cost.sum(), x)  # recomputed softmax, same bits
+            assert torch.equal(grad, again)
+            results.append((cost.detach(), grad))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+
+
 def test_clamp_bounds_each_gradient_entry():
     logits, targets, frame_lengths, label_lengths = make_batch(11, [6, 6], [4, 4], vocab=5, scale=4.0)
     logits.requires_grad_(True)

@@ -207,6 +207,18 @@ class PrefixBeamSearchDecoder:
         return self.decode_nbest(scores)[0]
 
     # ------------------------------------------------------------------ the algorithm
+    def _all_frame_tokens(self, log_probs: np.ndarray) -> list[list[int]]:
+        """:meth:`_frame_tokens` of every frame of (T, C) log-probabilities (vectorised without ``top_k``)."""
+        if self.top_k is not None and self.top_k < log_probs.shape[1]:
+            return [self._frame_tokens(frame) for frame in log_probs]
+        kept = log_probs >= self.log_prune  # (T, C)
+        empty = np.flatnonzero(~kept.any(axis=1))
+        kept[empty, log_probs[empty].argmax(axis=1)] = True  # nothing above the threshold: the best only
+        frames, ids = np.nonzero(kept)  # row-major: frames ascending, ids ascending within a frame
+        ends = np.cumsum(np.bincount(frames, minlength=log_probs.shape[0])).tolist()
+        ids_list = ids.tolist()
+        return [ids_list[start:end] for start, end in zip([0] + ends[:-1], ends)]
+
     def _frame_tokens(self, frame: np.ndarray) -> list[int]:
         """Ids worth trying in this frame (C,), ascending: top-k and above the threshold, best always kept."""
         if self.top_k is not None and self.top_k < frame.shape[0]:
@@ -231,17 +243,18 @@ class PrefixBeamSearchDecoder:
     def _search(self, log_probs: np.ndarray) -> list[Hypothesis]:
         """Prefix beam search over (T, C) log-probabilities."""
         blank, logaddexp = self.blank, _logaddexp
-        # prefix -> [log p_b, log p_nb]; the empty prefix starts with all its mass on "blank so far".
-        beam: dict[tuple[int, ...], list[float]] = {(): [0.0, NEG_INF]}
-        words: dict[tuple[int, ...], _Words] = {(): _Words((), "", 0.0)}  # for prefixes that made the beam
+        tree = _PrefixTree(len(self.symbols), _Words((), "", 0.0))
+        children, last_token, num_symbols = tree.children, tree.last_token, len(self.symbols)
+        # prefix -> [log p_b, log p_nb]; the empty prefix starts with all its mass on "blank so far". A prefix
+        # is a node id >= 0, or ~(parent * C + token) < 0 for an extension not in the tree yet (most
+        # extensions never survive a step, so nodes are only made for survivors).
+        beam: list[tuple[int, list[float]]] = [(_PrefixTree.ROOT, [0.0, NEG_INF])]
 
-        for frame in log_probs:  # (C,)
-            tokens = self._frame_tokens(frame)
-            row = frame.tolist()
-            nxt: dict[tuple[int, ...], list[float]] = {}
-            for prefix, (p_b, p_nb) in beam.items():
+        for tokens, row in zip(self._all_frame_tokens(log_probs), log_probs.tolist()):  # per frame: ids, (C,) scores
+            nxt: dict[int, list[float]] = {}
+            for prefix, (p_b, p_nb) in beam:
                 p_total = logaddexp(p_b, p_nb)
-                last = prefix[-1] if prefix else None
+                last = last_token[prefix]
                 for c in tokens:
                     p = row[c]
                     if c == blank:
@@ -251,7 +264,8 @@ class PrefixBeamSearchDecoder:
                         else:
                             entry[0] = logaddexp(entry[0], p_total + p)
                         continue
-                    extended = prefix + (c,)
+                    key = prefix * num_symbols + c
+                    extended = children.get(key, ~key)
                     # a repeated symbol only starts a new token after a blank; otherwise it extends l itself
                     gain = p_b + p if c == last else p_total + p
                     entry = nxt.get(extended)
@@ -265,56 +279,102 @@ class PrefixBeamSearchDecoder:
                             nxt[prefix] = [NEG_INF, p_nb + p]
                         else:
                             same[1] = logaddexp(same[1], p_nb + p)
-            beam = dict(self._best(nxt, words))
+            beam = self._best(nxt, tree)
 
         finals = []
-        for prefix, (p_b, p_nb) in beam.items():
+        for prefix, (p_b, p_nb) in beam:
             acoustic = _logaddexp(p_b, p_nb)
-            w = words[prefix]
+            w = tree.words[prefix]
             fused, done = w.fusion, w.done
             if w.partial:
                 fused += self.fusion.word(w.partial, done)
                 done = done + (w.partial,)
             fused += self.fusion.end(done)
-            finals.append(Hypothesis(prefix, "".join(self.symbols[i] for i in prefix),
-                                     acoustic + fused, acoustic, fused))
+            tokens = tree.tokens(prefix)
+            finals.append(Hypothesis(tokens, "".join(self.symbols[i] for i in tokens), acoustic + fused, acoustic,
+                                     fused))
         finals.sort(key=lambda h: (-h.score, h.tokens))
         return finals[: self.nbest]
 
-    def _best(
-        self, candidates: dict[tuple[int, ...], list[float]], words: dict[tuple[int, ...], _Words]
-    ) -> list[tuple[tuple[int, ...], list[float]]]:
+    def _best(self, candidates: dict[int, list[float]], tree: "_PrefixTree") -> list[tuple[int, list[float]]]:
         """The ``beam_size`` best prefixes by acoustic + fusion score; ties -> smaller token tuple first.
 
         Prefixes with zero probability (a repeat with no blank in between yet) are dropped. The word view
-        of a new prefix is only built when the prefix survives, ends a word or needs its partial word
-        checked (otherwise its score equals its parent's), which keeps the inner loop cheap.
+        of a new prefix is only built when the prefix survives or ends a word (otherwise its score is its
+        parent's fusion plus the partial word's penalty), which keeps the inner loop cheap.
         """
         scored = []
+        words, extend, num_symbols = tree.words, self._extend_words, tree.num_symbols
         space, symbols = self.space, self.symbols
         partial_penalty = self.fusion.partial if self.fusion.checks_partial_words else None
+        word_ends: dict[int, _Words] = {}  # views of new prefixes that end a word (scored once)
         for prefix, probs in candidates.items():
             total = _logaddexp(probs[0], probs[1])
             if total == NEG_INF:
                 continue
-            w = words.get(prefix)
-            if w is not None:
+            if prefix >= 0:
+                w = words[prefix]
                 score = total + w.fusion + w.pending
-            elif prefix[-1] == space:  # a word may end here: score it (memoised) and keep the view
-                w = words[prefix] = self._extend_words(words[prefix[:-1]], space)
-                score = total + w.fusion
-            else:  # same finished words as the parent; only the partial word's penalty can change
-                parent = words[prefix[:-1]]
-                score = total + parent.fusion
-                if partial_penalty is not None:
-                    score += partial_penalty(parent.partial + symbols[prefix[-1]])
-            scored.append((-score, prefix, probs))
-        # prefixes are unique, so tuple order never reaches the probability lists
-        survivors = heapq.nsmallest(self.beam_size, scored)
+            else:
+                parent_node, token = divmod(~prefix, num_symbols)
+                parent = words[parent_node]
+                if token == space:  # a word may end here: score it (memoised) and keep the view
+                    w = word_ends[prefix] = extend(parent, space)
+                    score = total + w.fusion
+                else:  # same finished words as the parent; only the partial word's penalty can change
+                    score = total + parent.fusion
+                    if partial_penalty is not None:
+                        score += partial_penalty(parent.partial + symbols[token])
+            scored.append((-score, prefix))
+        if len({item[0] for item in scored}) < len(scored):  # exact ties: order them by token tuple
+            survivors = heapq.nsmallest(self.beam_size, scored, key=lambda item: (item[0], tree.tokens(item[1])))
+        else:
+            survivors = heapq.nsmallest(self.beam_size, scored)
         if self.beam_threshold is not None and survivors:
             cutoff = survivors[0][0] + self.beam_threshold  # scores are negated: larger = worse
             survivors = [item for item in survivors if item[0] <= cutoff]
-        for _, prefix, _ in survivors:
-            if prefix not in words:
-                words[prefix] = self._extend_words(words[prefix[:-1]], prefix[-1])
-        return [(prefix, probs) for _, prefix, probs in survivors]
+        beam = []
+        for _, prefix in survivors:
+            probs = candidates[prefix]
+            if prefix < 0:
+                parent_node, token = divmod(~prefix, num_symbols)
+                w = word_ends.get(prefix) or extend(words[parent_node], token)
+                prefix = tree.add_child(parent_node, token, w)
+            beam.append((prefix, probs))
+        return beam
+
+
+class _PrefixTree:
+    """Every prefix the search creates, as a node id: children by (node, token), word views memoised.
+
+    Extending or looking up a prefix is then O(1) (a tuple key would be copied and re-hashed, O(length),
+    at every step); the token tuple of a node is built only for ties and the final n-best list.
+    """
+
+    ROOT = 0
+
+    def __init__(self, num_symbols: int, root_words: _Words) -> None:
+        self.num_symbols = num_symbols
+        self.parent: list[int] = [-1]
+        self.last_token: list[int | None] = [None]
+        self.words: list[_Words] = [root_words]
+        self.children: dict[int, int] = {}  # node * num_symbols + token -> child node
+
+    def add_child(self, node: int, token: int, words: _Words) -> int:
+        """Create the node of prefix ``node + (token,)`` with its word view; returns its id."""
+        found = self.children[node * self.num_symbols + token] = len(self.parent)
+        self.parent.append(node)
+        self.last_token.append(token)
+        self.words.append(words)
+        return found
+
+    def tokens(self, node: int) -> tuple[int, ...]:
+        """The token ids of prefix ``node`` (or of a not yet created extension ``~(parent * C + token)``)."""
+        if node < 0:
+            parent, token = divmod(~node, self.num_symbols)
+            return self.tokens(parent) + (token,)
+        out = []
+        while node != self.ROOT:
+            out.append(self.last_token[node])
+            node = self.parent[node]
+        return tuple(reversed(out))

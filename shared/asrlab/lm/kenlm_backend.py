@@ -51,6 +51,9 @@ class KenLM:
         self.order: int = int(self.model.order)
         self.path = path
         self._vocab: frozenset[str] | None = None
+        # KenLM state after each context seen so far (truncated to order - 1 words): a query then costs one
+        # BaseScore call on the context's cached state instead of one per context word.
+        self._states: dict[tuple[str, ...], Any] = {}
 
     def __contains__(self, word: object) -> bool:
         return word in self.model
@@ -69,17 +72,29 @@ class KenLM:
         """log10 P(word | context); ``context`` starting with ``<s>`` conditions on the sentence start."""
         if not isinstance(word, str):
             raise TypeError(f"KenLM.score: word must be a str, got {type(word).__name__}")
-        context = list(context)
-        state, scratch = self._kenlm.State(), self._kenlm.State()
-        if context and context[0] == BOS:
-            self.model.BeginSentenceWrite(state)
-            context = context[1:]
-        else:
-            self.model.NullContextWrite(state)
-        for w in context[max(0, len(context) - (self.order - 1)):]:
-            self.model.BaseScore(state, w, scratch)
-            state, scratch = scratch, state
-        return float(self.model.BaseScore(state, word, scratch))
+        return float(self.model.BaseScore(self.state(context), word, self._kenlm.State()))
+
+    def state(self, context: Sequence[str] = ()) -> Any:
+        """The ``kenlm.State`` after ``context`` (``<s>`` first: the sentence start), cached per context.
+
+        Only the last ``order - 1`` words matter (an earlier ``<s>`` is dropped with them, as in
+        :meth:`asrlab.lm.NGramLM.score`).
+        """
+        context = tuple(context)
+        bos = bool(context) and context[0] == BOS
+        words = context[1:] if bos else context
+        words = words[max(0, len(words) - (self.order - 1)):]
+        key = ((BOS,) if bos and len(words) == len(context) - 1 else ()) + words
+        found = self._states.get(key)
+        if found is None:
+            if words:
+                found = self._kenlm.State()
+                self.model.BaseScore(self.state(key[:-1]), words[-1], found)
+            else:
+                found = self._kenlm.State()
+                (self.model.BeginSentenceWrite if key == (BOS,) else self.model.NullContextWrite)(found)
+            self._states[key] = found
+        return found
 
     def sentence_logprob(self, sentence: str | Sequence[str], bos: bool = True, eos: bool = True) -> float:
         """log10 probability of a sentence; see :func:`asrlab.lm.base.sentence_logprob`."""
