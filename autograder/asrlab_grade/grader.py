@@ -185,9 +185,13 @@ def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: 
         else:
             inputs = ctx.test_split(task).cases[0].args[0]
             cid = f"{task.grade_id}#0"
-            calls.append({"id": cid, "kind": "train_eval", "checkpoint": task.checkpoint,
-                          "model_class": task.model_class, "evaluate_source": task.evaluate_source,
-                          "inputs": wire.encode(inputs)})
+            if task.adapter:  # the task loads its model itself (e.g. a save_pretrained folder)
+                calls.append({"id": cid, "kind": "call", "fn": task.model_class, "adapter": task.adapter,
+                              "inputs": wire.encode({"args": (task.checkpoint, inputs), "kwargs": {}})})
+            else:
+                calls.append({"id": cid, "kind": "train_eval", "checkpoint": task.checkpoint,
+                              "model_class": task.model_class, "evaluate_source": task.evaluate_source,
+                              "inputs": wire.encode(inputs)})
             timeouts[cid] = task.timeout_s
             cpu[cid] = task.cpu_s if task.cpu_s is not None else task.timeout_s
     job_dir = Path(os.path.join(ctx.run_root, f"job-{os.urandom(8).hex()}"))
@@ -202,6 +206,8 @@ def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: 
                 src = folder / rel
                 if src.is_file() and not src.is_symlink():
                     _copy_into(src, files / rel)
+                elif src.is_dir() and not src.is_symlink():
+                    _copy_regular_files(src, files / rel)
         job = {"cells": [{"index": c.index, "source": c.source, "label": c.grade_id or f"cell {c.index}"}
                          for c in plan], "calls": calls,
                "forbidden": sorted(forbidden), "limits": ctx.assignment.limits.__dict__,
@@ -244,6 +250,16 @@ def grade_notebook(ctx: RunContext, worker: Worker, student: str, release_name: 
     out["isolation"] = session.isolation
     out["restarts"] = session.restarts
     return out
+
+
+def _copy_regular_files(src: Path, dst: Path) -> None:
+    """Copy a submitted folder (a saved model): regular files and folders only, never through a symlink."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for entry in os.scandir(src):
+        if entry.is_file(follow_symlinks=False):
+            shutil.copyfile(entry.path, dst / entry.name)
+        elif entry.is_dir(follow_symlinks=False):
+            _copy_regular_files(Path(entry.path), dst / entry.name)
 
 
 def _copy_into(src: Path, dst: Path) -> None:
