@@ -495,10 +495,12 @@ def _budget() -> str:
     return course.budget()
 
 
-# full: WER of a fine-tuned wav2vec2-base; ci: CER of the tiny model trained from scratch for minutes (calibrated
-# from the solution's runs, see the notebook's introduction).
+# full: WER of a fine-tuned wav2vec2-base (the reference's own figures; not measured here, as the course machine has
+# no GPU). ci: CER of the tiny model trained from random weights for 8 CPU epochs; the solution's run scored
+# CER 26.5 % / WER 68.1 % on the hidden split (dev CER 0.54 after 5 epochs, 0.31 after 8; 0.999 after 4 epochs at
+# half the learning rate), so full marks need a run about as good as the solution's.
 FULL_BANDS = (Band(30.0, 1.0), Band(40.0, 0.75), Band(55.0, 0.5), Band(70.0, 0.25))
-CI_BANDS = (Band(45.0, 1.0), Band(55.0, 0.75), Band(65.0, 0.5), Band(80.0, 0.25))
+CI_BANDS = (Band(35.0, 1.0), Band(45.0, 0.75), Band(60.0, 0.5), Band(80.0, 0.25))
 METRIC, METRIC_NAME, BANDS = (("wer", "WER %", FULL_BANDS) if _budget() == "full" else ("cer", "CER %", CI_BANDS))
 
 TRANSFORMERS_SYMBOL = "transformers.models.wav2vec2.modeling_wav2vec2"
