@@ -255,3 +255,11 @@ def test_release_is_fresh_and_plain_nbgrader_grades_it(tmp_path, sources, monkey
     graded = tmp_path / "course" / "autograded" / "full" / "wav2vec2" / "wav2vec2.ipynb"
     assert "loaded wav2vec2_ctc/" in graded.read_text()
     assert scores == {"full": 12.0, "blank": 0.0}     # all but the untrained model's 8 points
+
+
+def test_no_adapter_calls_what_a_task_forbids(assignment):
+    """A forbidden call is blocked for the whole notebook, so no adapter (public fixture code) may make one."""
+    forbidden = {name.rsplit(".", 1)[-1] for task in assignment.tasks for name in task.forbidden}
+    for task in assignment.tasks:
+        for name in forbidden:
+            assert name not in (task.adapter or ""), f"{task.grade_id}'s adapter calls the forbidden {name}"
