@@ -5,6 +5,9 @@ Usage::
     asrlab-grade autograde ASSIGNMENT SUBMISSIONS_DIR [--out DIR] [--workers N]
                  [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold]
     asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR]
+    asrlab-grade release ASSIGNMENT [--package SPEC] [--colab-base URL] [--no-wheel]
+    asrlab-grade export otter ASSIGNMENT [--out DIR] [--package SPEC] [--no-assign]
+    asrlab-grade demo [--out DIR]
 
 SUBMISSIONS_DIR is nbgrader's ``submitted/`` folder (``<student>/<assignment>/*.ipynb``),
 a folder of ``<student>/`` folders, or a flat folder of ``<student>.ipynb`` files.
@@ -81,6 +84,35 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _release(args: argparse.Namespace) -> int:
+    from .release import release
+    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    for line in release(course, args.assignment, package=args.package, colab_base=args.colab_base,
+                        wheel=not args.no_wheel):
+        print(line)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from importlib.metadata import version
+
+    from .otter_export import export_otter
+    from .release import ReleaseSettings
+    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    package = args.package or ReleaseSettings.load(course.root).package or f"asrlab=={version('asrlab')}"
+    out = Path(args.out or f"{args.platform}/{args.assignment}").resolve()
+    for line in export_otter(course, args.assignment, out, package, run_assign=not args.no_assign):
+        print(line)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    course.check_assignment("ctc")
+    return run_demo(course, Path(args.out).resolve(), args.workers or default_workers())
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="asrlab-grade", description="Hardened autograding for asrlab")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -103,9 +135,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     v.add_argument("assignments", nargs="*")
     v.add_argument("--course-root")
     v.add_argument("--workers", type=int, default=0)
+    r = sub.add_parser("release", help="release an assignment: nbgrader's release, package source, library wheel")
+    r.add_argument("assignment")
+    r.add_argument("--course-root")
+    r.add_argument("--package", help="where the setup cell installs asrlab from (default: release.toml)")
+    r.add_argument("--colab-base", help="public folder of the releases, for Open in Colab links")
+    r.add_argument("--no-wheel", action="store_true", help="do not build the library wheel")
+    e = sub.add_parser("export", help="export an assignment to another grading platform")
+    e.add_argument("platform", choices=["otter"])
+    e.add_argument("assignment")
+    e.add_argument("--course-root")
+    e.add_argument("--out", help="output folder (default PLATFORM/ASSIGNMENT)")
+    e.add_argument("--package", help="the asrlab requirement of the export (default: release.toml, else "
+                                     "asrlab==<installed version>)")
+    e.add_argument("--no-assign", action="store_true", help="write the master notebook only (no otter assign)")
+    d = sub.add_parser("demo", help="grade sample submissions of ctc (solution, blank, wrong answer, cheater)")
+    d.add_argument("--out", default="demo-grading", help="where samples and results go (default demo-grading/)")
+    d.add_argument("--course-root")
+    d.add_argument("--workers", type=int, default=0)
     args = ap.parse_args(argv)
+    commands = {"autograde": _autograde, "validate": _validate, "release": _release, "export": _export,
+                "demo": _demo}
     try:
-        return _autograde(args) if args.cmd == "autograde" else _validate(args)
+        return commands[args.cmd](args)
     except CourseError as e:
         print(f"asrlab-grade: {e}", file=sys.stderr)
         return 2

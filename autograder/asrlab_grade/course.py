@@ -10,6 +10,7 @@ Course layout (nbgrader's, with the course config at the root)::
 """
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import sys
@@ -55,12 +56,36 @@ class Course:
         spec = importlib.util.find_spec(f"asrlab_grade.tasks.{name}")
         return Path(spec.origin) if spec and spec.origin else None
 
+    def check_assignment(self, name: str) -> None:
+        """Raise :class:`CourseError` saying where it looked when ``name`` is not a released assignment of a
+        course folder (listing the assignments there, the closest first)."""
+        if not (self.root / CONFIG_FILE).is_file():
+            raise CourseError(f"{self.root} is not a course folder: no {CONFIG_FILE} (with an {RELEASE_DIR}/ "
+                              f"folder) here or in a parent; run inside the course or pass --course-root")
+        if name not in self.assignments() and not self.release_dir(name).is_dir():
+            raise CourseError(f"no assignment '{name}' in {self.root / RELEASE_DIR}; {self.known(name)}")
+
+    def known(self, name: str) -> str:
+        """'did you mean ...? released assignments: ...' for a name that is not one of them."""
+        known = self.assignments()
+        close = difflib.get_close_matches(name, known, n=1)
+        return (f"did you mean '{close[0]}'? " if close else "") + f"released assignments: {', '.join(known) or 'none'}"
+
+    def check_assignment_source(self, name: str) -> None:
+        """Raise :class:`CourseError` unless ``solutions/<name>/`` holds a source notebook."""
+        if not self.source_dir(name).is_dir() or not any(self.source_dir(name).glob("*.ipynb")):
+            known = sorted(d.parent.name for d in (self.root / SOURCE_DIR).glob("*/*.ipynb"))
+            raise CourseError(f"no source notebook in {self.source_dir(name)}; source assignments: "
+                              f"{', '.join(known) or 'none'}")
+
     def load_assignment(self, name: str) -> Assignment:
         """Import the assignment's task module and return its ``ASSIGNMENT``."""
         path = self.task_file(name)
         if path is None:
+            if not (self.root / CONFIG_FILE).is_file():
+                self.check_assignment(name)
             raise CourseError(f"no tasks for assignment '{name}': create "
-                              f"autograder/asrlab_grade/tasks/{name}.py defining ASSIGNMENT")
+                              f"autograder/asrlab_grade/tasks/{name}.py defining ASSIGNMENT ({self.known(name)})")
         mod_name = f"asrlab_grade_tasks_{name}"
         spec = importlib.util.spec_from_file_location(mod_name, path)
         module = importlib.util.module_from_spec(spec)
@@ -74,6 +99,7 @@ class Course:
     def release_notebooks(self, name: str) -> List[Path]:
         nbs = find_release_notebooks(self.release_dir(name))
         if not nbs:
+            self.check_assignment(name)
             raise CourseError(f"no released notebook in {self.release_dir(name)}; run "
                               f"`nbgrader generate_assignment {name}` in {self.root}")
         return nbs

@@ -7,7 +7,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("audio", "augment", "baseline", "ctc", "data", "decoding", "features", "lm", "metrics", "models", "rnnt", "text", "train")
+_SUBMODULES = ("audio", "augment", "baseline", "ctc", "data", "decoding", "features", "lm", "metrics", "models", "rnnt", "runtime", "text", "train")
+
+
+def setup(version: str, gpu: str = "helps") -> str:
+    """A notebook's setup: check the library version, print the runtime, return the device
+    (:func:`asrlab.runtime.setup`)."""
+    from asrlab.runtime import setup as _setup
+
+    return _setup(version, gpu)
 
 
 def __getattr__(name: str) -> Any:

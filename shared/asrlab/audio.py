@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from asrlab.errors import AsrlabError
+
 SAMPLE_RATE = 16000  # LibriSpeech-style corpora
 HVB_SAMPLE_RATE = 8000  # HarperValleyBank-style corpora
 
 
-class AudioError(ValueError):
+class AudioError(AsrlabError, ValueError):
     """An audio file that cannot be read, with the file named in the message."""
 
 

@@ -10,6 +10,8 @@ Usage::
 
 Each command lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
 those modules keep heavy imports (torch, librosa) inside ``run`` so ``asrlab --help`` is instant.
+A known error (:class:`asrlab.errors.AsrlabError`: a missing corpus, an unknown split, a bad file) is
+printed as one line, ``asrlab: error: ...``, with exit status 2; ``--traceback`` shows where it came from.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import sys
 from importlib import import_module
 
 import asrlab
+from asrlab.errors import AsrlabError
 
 # command path -> (module, one-line help)
 COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
@@ -28,9 +31,20 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
 }
 
 
+ENVIRONMENT = """environment variables:
+  ASRLAB_BUDGET        training budget of the course notebooks: full (default) or ci (short CPU runs)
+  ASRLAB_CACHE         download cache of `asrlab data fetch` (default ~/.cache/asrlab, /content/asrlab_data
+                       on Colab)
+  ASRLAB_DATA          where the course corpora are generated (default: data/ in the download cache)
+  ASRLAB_LIBRISPEECH   a LibriSpeech-layout corpus to use instead of the synthetic course corpus
+  ASRLAB_HVB           a HarperValleyBank-layout corpus to use instead of the synthetic one"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asrlab", description="asrlab speech-recognition course tools")
+    parser = argparse.ArgumentParser(prog="asrlab", description="asrlab speech-recognition course tools",
+                                     epilog=ENVIRONMENT, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"asrlab {asrlab.__version__}")
+    parser.add_argument("--traceback", action="store_true", help="show the traceback of a known error too")
     groups: dict[tuple[str, ...], argparse._SubParsersAction] = {(): parser.add_subparsers(dest="command", required=True)}
     for path, (module_name, help_text) in COMMANDS.items():
         for depth in range(1, len(path)):  # create intermediate groups such as "data"
@@ -48,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(import_module(args._module).run(args) or 0)
+    except AsrlabError as e:
+        if args.traceback:
+            raise
+        print(f"asrlab: error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

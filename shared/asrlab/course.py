@@ -9,8 +9,9 @@ Usage::
     root = course.hvb()                # the HarperValleyBank-style one
     start = course.wav2vec2_start()    # where wav2vec2 fine-tuning starts (asrlab.hf.wav2vec2_for_ctc)
 
-A corpus is made the first time it is asked for, under ``$ASRLAB_DATA`` (default
-``~/.cache/asrlab/data``), and reused afterwards: generation is deterministic and records its
+A corpus is made the first time it is asked for, under ``$ASRLAB_DATA`` (default: ``data/`` in the
+download cache of :func:`asrlab.data.fetch.default_cache_dir`, ``~/.cache/asrlab/data`` on most machines), and
+reused afterwards: generation is deterministic and records its
 parameters, so every notebook of the course (and the grader) sees the same audio. To train on
 real data instead, point ``ASRLAB_LIBRISPEECH`` / ``ASRLAB_HVB`` at a corpus in the same layout
 (``asrlab data fetch`` downloads LibriSpeech).
@@ -25,11 +26,12 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
+from asrlab.errors import SettingError
+
 BUDGETS = ("full", "ci")
 BUDGET_ENV = "ASRLAB_BUDGET"
 DATA_ENV = "ASRLAB_DATA"
 REAL_DATA_ENV = {"librispeech": "ASRLAB_LIBRISPEECH", "hvb": "ASRLAB_HVB"}
-DEFAULT_DATA_DIR = Path("~/.cache/asrlab/data")
 COURSE_SEED = 0  # the public corpus; the grader's hidden split uses another seed
 
 # Corpus parameters per budget (keyword arguments of asrlab.data.synth.make_librispeech / make_hvb).
@@ -55,7 +57,7 @@ def budget() -> str:
     """The training budget: ``$ASRLAB_BUDGET`` (``full`` when unset)."""
     value = os.environ.get(BUDGET_ENV, "full").strip().lower() or "full"
     if value not in BUDGETS:
-        raise ValueError(f"{BUDGET_ENV}={value!r} is not a budget; use one of {BUDGETS} (unset means 'full')")
+        raise SettingError(f"{BUDGET_ENV}={value!r} is not a budget; use one of {BUDGETS} (unset means 'full')")
     return value
 
 
@@ -65,8 +67,11 @@ def pick(full: T, ci: T) -> T:
 
 
 def data_dir() -> Path:
-    """Where course corpora are made: ``$ASRLAB_DATA`` or ``~/.cache/asrlab/data``."""
-    return Path(os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR).expanduser()
+    """Where course corpora are made: ``$ASRLAB_DATA``, else ``data/`` in the download cache."""
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV]).expanduser()
+    from asrlab.data.fetch import default_cache_dir
+    return default_cache_dir() / "data"
 
 
 def _real(corpus: str) -> Path | None:
@@ -75,7 +80,8 @@ def _real(corpus: str) -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise FileNotFoundError(f"{REAL_DATA_ENV[corpus]}={value} is not a folder; point it at the corpus root "
+        from asrlab.data.errors import CorpusNotFoundError
+        raise CorpusNotFoundError(f"{REAL_DATA_ENV[corpus]}={value} is not a folder; point it at the corpus root "
                                 f"or unset it to use the synthetic corpus")
     return path
 

@@ -31,3 +31,36 @@ def test_module_entry_point_and_version():
     import asrlab
 
     assert out.stdout.strip() == f"asrlab {asrlab.__version__}"
+
+
+def test_known_errors_are_one_line_with_the_fix(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert cli.main(["baseline", "--root", str(missing), "--split", "test-clean"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err
+    assert err.startswith("asrlab: error: ") and str(missing) in err and "asrlab data synth librispeech" in err
+
+
+def test_traceback_flag_shows_where_a_known_error_came_from(tmp_path):
+    from asrlab.errors import AsrlabError
+
+    with pytest.raises(AsrlabError, match="does not exist"):
+        cli.main(["--traceback", "baseline", "--root", str(tmp_path / "nowhere"), "--split", "test-clean"])
+
+
+def test_help_names_the_environment_variables(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for name in ("ASRLAB_BUDGET", "ASRLAB_CACHE", "ASRLAB_DATA", "ASRLAB_LIBRISPEECH", "ASRLAB_HVB"):
+        assert name in out
+
+
+def test_demo_trains_a_course_model_and_scores_it_on_the_baseline_split(tmp_path, capsys):
+    code = cli.main(["demo", "--out", str(tmp_path), "--hours", "0.02", "--hvb-hours", "0.005", "--workers", "2",
+                     "--no-baseline", "--words-per-list", "10", "--train-epochs", "1", "--baseline-limit", "3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "== A course model: BiLSTM-CTC" in out and "1 epochs on train-clean" in out
+    line = out.strip().splitlines()[-1]
+    assert line.startswith("WER ") and "on test-clean (3 utterances; trained in" in line

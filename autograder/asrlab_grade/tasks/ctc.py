@@ -28,12 +28,14 @@ from typing import List
 
 import numpy as np
 
+from asrlab.text import CharTokenizer
 from asrlab_grade.compare import ArrayClose, Exact, Verdict
 from asrlab_grade.task import Assignment, Case, FunctionTask, Limits
 
-BLANK = 28  # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
-NUM_CLASSES = 29
-SYMBOLS = ["'", " ", *"abcdefghijklmnopqrstuvwxyz", "_"]
+TOKENIZER = CharTokenizer()              # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
+BLANK = TOKENIZER.blank
+NUM_CLASSES = len(TOKENIZER)
+SYMBOLS = list(TOKENIZER.symbols)
 # Log-probabilities this low are read as log(0): a student may use a large negative number
 # (e.g. -1e30) for an unreachable state instead of -inf.
 LOG_ZERO_BELOW = -1e8
@@ -169,7 +171,7 @@ def frames_from_path(rng: np.random.Generator, path: List[int], classes: int, pe
 
 
 def greedy_cases(rng: np.random.Generator) -> List[Case]:
-    public = frames_from_path(np.random.default_rng(0), [28, 9, 9, 28, 9, 2, 2, 28], NUM_CLASSES, 6.0)
+    public = frames_from_path(np.random.default_rng(0), [BLANK, 9, 9, BLANK, 9, 2, 2, BLANK], NUM_CLASSES, 6.0)
     cases = [Case((public, BLANK), name="frames _ h h _ h a a _ (expects [9, 9, 2])", hidden=False)]
     for frames, classes, blank in [(40, NUM_CLASSES, BLANK), (80, NUM_CLASSES, BLANK), (25, 5, 0)]:
         # runs of 1-4 equal frames; some runs repeat the previous symbol after a blank
@@ -339,7 +341,7 @@ def beam_reference(log_probs, lm_text, lm_order, beam_size, alpha, beta, min_pro
     from asrlab.lm import estimate_kneser_ney
 
     lm = estimate_kneser_ney(lm_text, order=lm_order)
-    decoder = PrefixBeamSearchDecoder(SYMBOLS, blank=BLANK, space=1, beam_size=beam_size, lm=lm, alpha=alpha,
+    decoder = PrefixBeamSearchDecoder(SYMBOLS, blank=BLANK, space=TOKENIZER.space, beam_size=beam_size, lm=lm, alpha=alpha,
                                       beta=beta, prune_threshold=min_prob, nbest=1)
     return decoder.search(log_probs)[0].text
 

@@ -32,11 +32,13 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from asrlab.text import CharTokenizer
 from asrlab_grade.compare import ArrayClose, Exact, Verdict
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
-BLANK = 28  # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
-VOCAB = 29
+TOKENIZER = CharTokenizer()              # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
+BLANK = TOKENIZER.blank
+VOCAB = len(TOKENIZER)
 # Log-probabilities this low are read as log(0): a student may use a large negative number instead of -inf.
 LOG_ZERO_BELOW = -1e8
 COST_ATOL = 1e-6
@@ -287,12 +289,14 @@ def seeded_model(seed, joint_dim, blank_bias):
     """A small asrlab RNN-T model with seeded random weights; blank_bias shifts the blank's logit."""
     import torch
     from asrlab.models import RNNTModel
+    from asrlab.text import CharTokenizer
+    vocab = CharTokenizer()
     torch.manual_seed(seed)
-    model = RNNTModel(input_dim=8, vocab_size=29, blank=28, encoder_dim=8, encoder_layers=1,
+    model = RNNTModel(input_dim=8, vocab_size=len(vocab), blank=vocab.blank, encoder_dim=8, encoder_layers=1,
                       predictor_dim=16, joint_dim=joint_dim, dropout=0.0)
     with torch.no_grad():
         model.predictor.proj.weight.mul_(4.0)       # the predictor's say comparable to the encoder's
-        model.joiner.linear.bias[28] += blank_bias
+        model.joiner.linear.bias[vocab.blank] += blank_bias
     return model.eval()
 '''
 

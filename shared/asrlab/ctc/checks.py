@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 import numpy as np
 
 from asrlab import validation
+from asrlab.errors import AsrlabError
 from asrlab.validation import REDUCTIONS
 
 if TYPE_CHECKING:  # torch is imported lazily so that the numpy reference stays light
@@ -25,11 +26,11 @@ PROBABILITY_HINT = (
 )
 
 
-class CTCInputError(ValueError):
+class CTCInputError(AsrlabError, ValueError):
     """A CTC input with a bad value or shape; the message names the argument."""
 
 
-class CTCTypeError(TypeError):
+class CTCTypeError(AsrlabError, TypeError):
     """A CTC input of the wrong type or dtype; the message names the argument."""
 
 

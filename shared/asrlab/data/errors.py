@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from asrlab.errors import AsrlabError
+
 # How to obtain each corpus; used in "root does not exist" messages.
 HOW_TO_GET = {
     "librispeech": (
@@ -17,7 +19,7 @@ HOW_TO_GET = {
 }
 
 
-class CorpusError(ValueError):
+class CorpusError(AsrlabError, ValueError):
     """A corpus on disk is malformed (missing transcript, bad container, unknown split, ...)."""
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 # urllib / http.client / tarfile / zipfile are imported inside the functions that use them: this
 # module is imported whenever the `asrlab` command builds its parser, and they cost ~0.1 s.
 from asrlab.data.registry import DatasetEntry, get_entry, load_registry
+from asrlab.errors import AsrlabError
 
 CACHE_ENV = "ASRLAB_CACHE"
 COLAB_CACHE = Path("/content/asrlab_data")
@@ -41,7 +42,7 @@ HTTP_PARTIAL_CONTENT = 206
 HTTP_RANGE_NOT_SATISFIABLE = 416
 
 
-class FetchError(RuntimeError):
+class FetchError(AsrlabError, RuntimeError):
     """A download that failed (offline, HTTP error, bad checksum, broken archive); says how to recover."""
 
 

@@ -14,17 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asrlab.errors import AsrlabError
+
 DEFAULT_REGISTRY = Path(__file__).resolve().parent.parent / "datasets.yaml"
 KINDS = ("download", "manual", "synthetic")
 ARCHIVES = ("tar.gz", "tgz", "tar", "zip", "gz")
 _MD5 = re.compile(r"[0-9a-f]{32}\Z")
 
 
-class RegistryError(ValueError):
+class RegistryError(AsrlabError, ValueError):
     """datasets.yaml is malformed; the message names the file and the entry."""
 
 
-class UnknownDatasetError(ValueError):
+class UnknownDatasetError(AsrlabError, ValueError):
     """A dataset name that is not in the registry; the message lists the known names."""
 
 

@@ -10,11 +10,13 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from asrlab.errors import AsrlabError
+
 # Rows of log-probabilities must log-sum-exp to 0; allow half-precision rounding (raw logits are off by far more).
 LOG_NORMALISATION_TOLERANCE = 1e-2
 
 
-class DecodingInputError(ValueError):
+class DecodingInputError(AsrlabError, ValueError):
     """Input to a decoder has the wrong shape, type or content."""
 
 

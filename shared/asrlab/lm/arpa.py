@@ -26,13 +26,14 @@ import re
 from pathlib import Path
 from typing import IO
 
+from asrlab.errors import AsrlabError
 from asrlab.lm.ngram import NGram, NGramLM
 
 _HEADER_LINE = re.compile(r"^ngram\s+(\d+)\s*=\s*(\d+)$")
 _SECTION_LINE = re.compile(r"^\\(\d+)-grams:$")
 
 
-class ArpaFormatError(ValueError):
+class ArpaFormatError(AsrlabError, ValueError):
     """An ARPA file that does not follow the format; the message names the file and line."""
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from asrlab import validation
+from asrlab.errors import AsrlabError
 from asrlab.validation import REDUCTIONS
 
 if TYPE_CHECKING:  # torch is imported lazily so that the numpy reference stays light
@@ -18,11 +19,11 @@ if TYPE_CHECKING:  # torch is imported lazily so that the numpy reference stays 
 
 
 
-class RNNTInputError(ValueError):
+class RNNTInputError(AsrlabError, ValueError):
     """An RNN-T input with a bad value or shape; the message names the argument."""
 
 
-class RNNTTypeError(TypeError):
+class RNNTTypeError(AsrlabError, TypeError):
     """An RNN-T input of the wrong type or dtype; the message names the argument."""
 
 

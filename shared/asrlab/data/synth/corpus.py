@@ -30,6 +30,7 @@ from asrlab.data.synth.render import Rendered, RenderJob, render_chunks
 from asrlab.data.synth.sentences import BookSentences, normalize_transcript
 from asrlab.data.synth.speakers import Speaker, sample_speakers
 from asrlab.data.synth.summary import CorpusSummary, SplitSummary
+from asrlab.errors import AsrlabError
 
 GENERATOR = "asrlab.data.synth"
 GENERATOR_VERSION = 1  # bump when the same arguments would produce different output
@@ -60,7 +61,7 @@ DEFAULT_RATE_WPM = 175
 PADDING_SECONDS = 0.43  # mean lead + trail silence added by the renderer
 
 
-class CorpusExistsError(ValueError):
+class CorpusExistsError(AsrlabError, ValueError):
     """The output directory holds something other than this exact corpus."""
 
 

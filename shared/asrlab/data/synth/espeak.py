@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from asrlab.errors import AsrlabError
+
 # espeak_AUDIO_OUTPUT: deliver audio to a callback and return when synthesis is done.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -55,7 +57,7 @@ _DATA_DIRS = ("lang/gmw",)  # the English language voices
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
-class EspeakError(RuntimeError):
+class EspeakError(AsrlabError, RuntimeError):
     """eSpeak NG could not be loaded or refused a request."""
 
 

@@ -1,0 +1,74 @@
+"""asrlab-grade export otter: the master notebook mirrors the nbgrader source, and otter grades it like nbgrader."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from asrlab_grade import cli
+from asrlab_grade.course import Course
+from asrlab_grade.notebook import graded_cells
+from asrlab_grade.otter_export import master_notebook, public_part
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _source(name: str) -> dict:
+    return json.loads((ROOT / "solutions" / name / f"{name}.ipynb").read_text())
+
+
+def _raw(nb: dict) -> list:
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "raw"]
+
+
+@pytest.mark.parametrize("name", ["ctc", "ctc_training", "rnnt", "e2e_mtl"])
+def test_every_graded_cell_is_a_question_with_its_points(name):
+    source = _source(name)
+    raw = _raw(master_notebook(source, name, "requirements.txt"))
+    questions = [r for r in raw if r.startswith("# BEGIN QUESTION")]
+    for grade_id, points in graded_cells(source):
+        assert f"# BEGIN QUESTION\nname: {grade_id}\npoints: [0, {points:g}]" in questions
+    assert raw.count("# END QUESTION") == len(questions)
+    assert raw[0].startswith("# ASSIGNMENT CONFIG") and "ok_format: false" in raw[0]
+
+
+def test_hidden_tests_stay_in_the_hidden_case():
+    text = "a = 1\n### BEGIN HIDDEN TESTS\nassert secret()\n### END HIDDEN TESTS\nb = 2"
+    assert public_part(text) == "a = 1\nb = 2"
+    master = master_notebook(_source("ctc"), "ctc", "requirements.txt")
+    code = ["".join(c["source"]) for c in master["cells"] if c["cell_type"] == "code"]
+    public = [c for c in code if c.startswith("def test_") and "_public(env)" in c]
+    hidden = [c for c in code if c.startswith("# HIDDEN\ndef test_")]
+    assert len(public) == len(hidden) == 5
+    assert not any("HIDDEN TESTS" in c for c in public) and any("HIDDEN TESTS" in c for c in hidden)
+    assert not any("### BEGIN SOLUTION" in c for c in code) and any("# BEGIN SOLUTION" in c for c in code)
+
+
+def _otter_score(results: Path) -> tuple:
+    tests = [t for t in json.loads(results.read_text())["tests"] if "max_score" in t]
+    return sum(t["score"] for t in tests), sum(t["max_score"] for t in tests)
+
+
+@pytest.mark.skipif(shutil.which("otter") is None, reason="otter-grader not installed")
+def test_otter_assign_and_run_give_the_solution_full_marks_and_the_blank_zero(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASRLAB_BUDGET", "ci")
+    out = tmp_path / "otter" / "ctc"
+    assert cli.main(["export", "otter", "ctc", "--course-root", str(ROOT), "--out", str(out)]) == 0
+    dist = out / "dist"
+    zips = list((dist / "autograder").glob("ctc-autograder_*.zip"))
+    assert len(zips) == 1
+    student = dist / "student" / "ctc.ipynb"
+    text = student.read_text()
+    assert "BEGIN HIDDEN" not in text and "BEGIN SOLUTION" not in text
+    assert "np.logaddexp(np.logaddexp(prev, from_prev), from_skip)" not in text   # the solution's forward step
+    scores = {}
+    for who, nb in (("solution", dist / "autograder" / "ctc.ipynb"), ("blank", student)):
+        (tmp_path / who).mkdir()
+        res = subprocess.run(["otter", "run", "--no-logo", "-a", str(zips[0]), "-o", str(tmp_path / who), str(nb)],
+                             capture_output=True, text=True, timeout=900)
+        assert res.returncode == 0, res.stderr[-2000:]
+        scores[who] = _otter_score(tmp_path / who / "results.json")
+    assert scores == {"solution": (12, 12), "blank": (0, 12)}
