@@ -8,6 +8,7 @@ comparisons made here, on plain data.
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import zlib
 from dataclasses import dataclass, field
@@ -104,6 +105,14 @@ def _submission_files(ctx: RunContext, folder: Optional[Path], files: Dict[str, 
         src = folder / rel
         if src.is_symlink():
             refused[rel] = (f"'{rel}' is a symbolic link, not a file; submit the file itself")
+        elif src.is_dir():             # a saved model folder: its regular files, never through a link
+            found = _regular_files(src, rel)
+            size = sum(f.stat().st_size for f in found.values())
+            if size > limit:
+                refused[rel] = (f"'{rel}' holds {size / 2**20:.0f} MB, more than the {limit / 2**20:.0f} MB a "
+                                "submission may bring; save a smaller model")
+            else:
+                files.update(found)
         elif src.is_file() and src.stat().st_size > limit:
             refused[rel] = (f"'{rel}' is {src.stat().st_size / 2**20:.0f} MB, more than the "
                             f"{limit / 2**20:.0f} MB a submitted file may have; save a smaller model "
@@ -111,6 +120,17 @@ def _submission_files(ctx: RunContext, folder: Optional[Path], files: Dict[str, 
         elif src.is_file():
             files[rel] = src
     return refused
+
+
+def _regular_files(folder: Path, rel: str) -> Dict[str, Path]:
+    """``rel/<path>`` -> file for every regular file under ``folder`` (symbolic links are skipped)."""
+    found: Dict[str, Path] = {}
+    for entry in os.scandir(folder):
+        if entry.is_file(follow_symlinks=False):
+            found[f"{rel}/{entry.name}"] = Path(entry.path)
+        elif entry.is_dir(follow_symlinks=False):
+            found.update(_regular_files(Path(entry.path), f"{rel}/{entry.name}"))
+    return found
 
 
 def _score_function(task: FunctionTask, max_points: float, cs: CaseSet, s: Session) -> TaskResult:
@@ -210,9 +230,13 @@ def grade_notebook(ctx: RunContext, acquire: Callable[[], Sandbox], student: str
         else:
             inputs = ctx.test_split(task).cases[0].args[0]
             cid = f"{task.grade_id}#0"
-            calls.append({"id": cid, "kind": "train_eval", "checkpoint": task.checkpoint,
-                          "model_class": task.model_class, "evaluate_source": task.evaluate_source,
-                          "inputs": wire.encode(inputs)})
+            if task.adapter:  # the task loads its model itself (e.g. a save_pretrained folder)
+                calls.append({"id": cid, "kind": "call", "fn": task.model_class, "adapter": task.adapter,
+                              "inputs": wire.encode({"args": (task.checkpoint, inputs), "kwargs": {}})})
+            else:
+                calls.append({"id": cid, "kind": "train_eval", "checkpoint": task.checkpoint,
+                              "model_class": task.model_class, "evaluate_source": task.evaluate_source,
+                              "inputs": wire.encode(inputs)})
             timeouts[cid] = task.timeout_s
             cpu[cid] = task.cpu_s if task.cpu_s is not None else task.timeout_s
     files = {f.name: f for f in ctx.release_files}

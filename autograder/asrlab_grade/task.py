@@ -98,6 +98,12 @@ class TrainingTask:
     predictions with ``metric(references, predictions) -> value`` (percent, lower is
     better) and awards the fraction of the first band the value falls in.
 
+    A model that is not one checkpoint file (e.g. a Hugging Face ``save_pretrained`` folder)
+    gives ``adapter``: public Python source defining ``adapt(model_class, checkpoint, inputs)``,
+    run in the sandbox instead of the ``torch.load`` path, that loads ``checkpoint`` (a file or
+    folder next to the notebook) and returns the predictions; ``evaluate_source`` is then
+    documentation of the recipe the adapter runs.
+
     Attributes:
         test_split: ``() -> (inputs, references)``, the hidden evaluation data; fixed so
             that re-grading gives identical scores.
@@ -117,6 +123,7 @@ class TrainingTask:
     forbidden: Tuple[str, ...] = ()
     timeout_s: float = DEFAULT_TRAIN_EVAL_TIMEOUT_S
     cpu_s: Optional[float] = None
+    adapter: Optional[str] = None
 
 
 Task = Union[FunctionTask, TrainingTask]

@@ -170,7 +170,7 @@ def _validate_one(course: Course, name: str, workers: int, progress: bool, threa
     training_ids = {t.grade_id for t in assignment.tasks if isinstance(t, TrainingTask)}
     with tempfile.TemporaryDirectory(prefix=f"asrlab-validate-{name}-") as tmp:
         sol_dir = src_dir
-        if ckpts and not all((src_dir / c).is_file() for c in ckpts):
+        if ckpts and not all((src_dir / c).exists() for c in ckpts):
             sol_dir = Path(tmp) / name  # train the solution's models for real, then grade them
             failed = execute_solution(src_dir, sol_dir, [p.name for p in release], threads)
             problems += failed

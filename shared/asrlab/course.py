@@ -7,6 +7,7 @@ Usage::
     course.pick(full=30, ci=8)         # one hyper-parameter per budget, e.g. epochs
     root = course.librispeech()        # the course's synthetic LibriSpeech-style corpus, made once (seconds)
     root = course.hvb()                # the HarperValleyBank-style one
+    start = course.wav2vec2_start()    # where wav2vec2 fine-tuning starts (asrlab.hf.wav2vec2_for_ctc)
 
 A corpus is made the first time it is asked for, under ``$ASRLAB_DATA`` (default: ``data/`` in the
 download cache of :func:`asrlab.data.fetch.default_cache_dir`, ``~/.cache/asrlab/data`` on most machines), and
@@ -42,6 +43,12 @@ HVB_PROFILES: dict[str, dict[str, Any]] = {
     "full": {"hours": 1.0},
     "ci": {"hours": 0.5},
 }
+
+# Start points of wav2vec2 fine-tuning (asrlab.hf): full fine-tunes the self-supervised base model from the
+# Hugging Face hub; ci builds a tiny randomly initialised model from a config (no download, minutes on a CPU).
+WAV2VEC2_ENV = "ASRLAB_WAV2VEC2"
+TINY_WAV2VEC2 = "asrlab:tiny-wav2vec2"
+WAV2VEC2_START = {"full": "facebook/wav2vec2-base", "ci": TINY_WAV2VEC2}
 
 T = TypeVar("T")
 
@@ -108,3 +115,16 @@ def hvb(seed: int = COURSE_SEED, root: str | Path | None = None, progress: bool 
         budget_name: str | None = None) -> Path:
     """Root of the course's HarperValleyBank-style corpus (``data.h5`` + ``labels.npz``); see :func:`librispeech`."""
     return _corpus("hvb", "synth-hvb", HVB_PROFILES, seed, root, progress, budget_name)
+
+
+def wav2vec2_start() -> str:
+    """Where wav2vec2 fine-tuning starts: ``$ASRLAB_WAV2VEC2`` when set (a folder written by ``save_pretrained``,
+    or a hub name), else the budget's :data:`WAV2VEC2_START` (a hub name, or :data:`TINY_WAV2VEC2`)."""
+    value = os.environ.get(WAV2VEC2_ENV, "").strip()
+    if not value:
+        return WAV2VEC2_START[budget()]
+    path = Path(value).expanduser()
+    if value.startswith((".", "/", "~")) and not path.is_dir():
+        raise FileNotFoundError(f"{WAV2VEC2_ENV}={value} is not a folder; point it at a model saved with "
+                                f"save_pretrained, give a hub name, or unset it")
+    return str(path) if path.is_dir() else value
