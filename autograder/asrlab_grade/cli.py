@@ -34,6 +34,11 @@ from .report import summary_table, write_outputs
 COURSE_GRADEBOOK = "<course>"
 
 
+def _course(args: argparse.Namespace) -> Course:
+    """The course of ``--course-root``, else the nearest course folder upwards."""
+    return Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+
+
 def use_budget(name: Optional[str]) -> str:
     """The training budget of this run (the one place it is resolved): ``--budget`` when given (it then
     reaches the notebooks, the sandboxes and the hidden splits through ``ASRLAB_BUDGET``), else
@@ -56,7 +61,7 @@ def run_identity(budget: str) -> Dict[str, Any]:
 
 def _autograde(args: argparse.Namespace) -> int:
     budget = use_budget(args.budget)
-    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    course = _course(args)
     subs_dir = Path(args.submissions).resolve()
     out = Path(args.out or f"asrlab-grade-out/{args.assignment}").resolve()
     hide = [subs_dir, out] + [Path(h) for h in args.hide]
@@ -112,7 +117,7 @@ def _autograde(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from .validate import validate
     use_budget(args.budget)
-    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    course = _course(args)
     names = args.assignments or course.assignments()
     if not names:
         print(f"validate: no released assignments under {course.root / 'assignments'}; nothing to check")
@@ -132,7 +137,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _release(args: argparse.Namespace) -> int:
     from .release import release
-    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    course = _course(args)
     for line in release(course, args.assignment, package=args.package, colab_base=args.colab_base,
                         wheel=not args.no_wheel):
         print(line)
@@ -144,7 +149,7 @@ def _export(args: argparse.Namespace) -> int:
 
     from .otter_export import export_otter
     from .release import ReleaseSettings
-    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    course = _course(args)
     package = args.package or ReleaseSettings.load(course.root).package or f"asrlab=={version('asrlab')}"
     out = Path(args.out or f"{args.platform}/{args.assignment}").resolve()
     if args.platform == "gradescope":
@@ -158,7 +163,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
-    course = Course(Path(args.course_root).resolve() if args.course_root else find_course_root())
+    course = _course(args)
     course.check_assignment("ctc")
     return run_demo(course, Path(args.out).resolve(), args.workers or default_workers())
 
