@@ -90,7 +90,7 @@ def master_notebook(source_nb: Dict[str, Any], name: str, requirements: str) -> 
                       _raw("# BEGIN SOLUTION"), {**cell, "metadata": {}}, _raw("# END SOLUTION"),
                       _raw("# END QUESTION")]
         else:
-            cells.append({k: v for k, v in cell.items() if k != "metadata"} | {"metadata": {}})
+            cells.append({**cell, "metadata": {}})
     if pending:
         raise CourseError(f"{name}: answer cells {[nbgrader_meta(c)['grade_id'] for c in pending]} have no graded "
                           "test cell after them")

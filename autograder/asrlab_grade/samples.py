@@ -35,7 +35,8 @@ def solution_answers(course: Course, name: str) -> Dict[str, str]:
     return answers
 
 
-def _filled(release: dict, answers: Mapping[str, str]) -> dict:
+def filled_release(release: dict, answers: Mapping[str, str]) -> dict:
+    """A copy of the release notebook with ``answers`` (grade_id -> code) in its answer cells."""
     nb = json.loads(json.dumps(release))
     for cell in nb["cells"]:
         if is_answer(cell) and nbgrader_meta(cell)["grade_id"] in answers:
@@ -61,7 +62,7 @@ def write_samples(course: Course, name: str, out: Path,
         folder = out / student / name
         folder.mkdir(parents=True, exist_ok=True)
         for release in course.release_notebooks(name):
-            nb = _filled(json.loads(release.read_text()), chosen)
+            nb = filled_release(json.loads(release.read_text()), chosen)
             (folder / release.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
         folders.append(folder.parent)
     return folders

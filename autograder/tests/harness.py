@@ -26,6 +26,8 @@ from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, T
 import numpy as np
 
 from asrlab_grade import wire
+from asrlab_grade.course import Course
+from asrlab_grade.samples import filled_release, solution_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -124,14 +126,7 @@ def nbgrader_round_trip(tmp_path: Path, name: str,
     assert [c["source"] for c in fresh["cells"]] == [c["source"] for c in committed["cells"]], \
         f"the committed release is stale: run nbgrader generate_assignment {name}"
 
-    solution = {c["metadata"]["nbgrader"]["grade_id"]: _text(c["source"])
-                for c in json.loads(solution_notebook(name).read_text())["cells"] if "nbgrader" in c["metadata"]}
-    filled = json.loads(json.dumps(committed))
-    for cell in filled["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
-        if meta.get("solution"):
-            cell["source"] = "\n".join(line for line in solution[meta["grade_id"]].split("\n")
-                                       if "SOLUTION" not in line)
+    filled = filled_release(committed, solution_answers(Course(ROOT), name))
     for student, nb in (("full", filled), ("blank", committed)):
         folder = course / "submitted" / student / name
         folder.mkdir(parents=True)
