@@ -27,11 +27,12 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 # Paths inside the sandbox (chosen not to collide with allowlisted host paths).
 SCRATCH = "/asrlab-sandbox/work"
 JOB_DIR = "/asrlab-sandbox/job"
+JIT_DIR = "/asrlab-sandbox/jit-cache"
 # Namespaces every sandbox gets.
 UNSHARE = ("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")
 # The user the student code runs as, inside its user namespace.
@@ -154,8 +155,11 @@ class SandboxSpec:
     disk_mb: int = 512                         # scratch, /tmp and /dev/shm tmpfs size each
     env: Dict[str, str] = field(default_factory=sandbox_env)
 
-    def command(self, job_files: str, argv: Sequence[str]) -> List[str]:
-        """The bwrap command line that runs ``argv`` with ``job_files`` at :data:`JOB_DIR`."""
+    def command(self, job_files: str, argv: Sequence[str], binds: Sequence[Tuple[str, str]] = ()) -> List[str]:
+        """The bwrap command line that runs ``argv`` with ``job_files`` at :data:`JOB_DIR`.
+
+        ``binds`` are further (host path, sandbox path) pairs shown read-only.
+        """
         sized = supports_size(self.bwrap)
         size = ["--size", str(self.disk_mb * 2**20)] if sized else []
         args = [self.bwrap, *UNSHARE, *_no_nested_userns(self.bwrap), "--die-with-parent", "--new-session",
@@ -167,6 +171,8 @@ class SandboxSpec:
         args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm", *size, "--tmpfs", "/tmp",
                  *_gpu_binds(), *size, "--tmpfs", SCRATCH, "--ro-bind", job_files, JOB_DIR,
                  "--chdir", SCRATCH]
+        for host, inside in binds:
+            args += ["--ro-bind", host, inside]
         for key, value in sorted(self.env.items()):
             args += ["--setenv", key, value]
         return args + list(argv)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .bwrap import JOB_DIR, SCRATCH, SandboxSpec, sandbox_env, supports_size
+from .bwrap import JIT_DIR, JOB_DIR, SCRATCH, SandboxSpec, sandbox_env, supports_size
 from .task import Limits
 
 # The sandbox must report "ready" this quickly after it was handed its job.
@@ -52,6 +52,7 @@ class Launcher:
     spec: Optional[SandboxSpec]
     preload: Tuple[str, ...] = ("numpy",)
     forbid: Tuple[str, ...] = ()
+    jit_cache: Optional[Path] = None           # see :mod:`asrlab_grade.jitcache`
 
     def isolation(self) -> Dict[str, Any]:
         if self.spec is None:
@@ -75,13 +76,16 @@ class Sandbox:
         (self.dir / "files").mkdir()
         worker = [sys.executable, "-m", "asrlab_grade.worker", "--preload", ",".join(launcher.preload),
                   "--forbid", ",".join(launcher.forbid)]
+        jit = launcher.jit_cache
         if launcher.spec is not None:
-            cmd = launcher.spec.command(str(self.dir), worker + ["--job", JOB_DIR, "--scratch", SCRATCH])
+            binds = [(str(jit), JIT_DIR)] if jit else []
+            cmd = launcher.spec.command(str(self.dir), worker + ["--job", JOB_DIR, "--scratch", SCRATCH]
+                                        + (["--jit-cache", JIT_DIR] if jit else []), binds)
             env, cwd = None, None
         else:
             scratch = self.dir / "work"
             scratch.mkdir()
-            cmd = worker + ["--job", str(self.dir), "--scratch", str(scratch)]
+            cmd = worker + ["--job", str(self.dir), "--scratch", str(scratch)] + (["--jit-cache", str(jit)] if jit else [])
             env = dict(sandbox_env(), HOME=str(scratch), TMPDIR=str(scratch),
                        MPLCONFIGDIR=str(scratch / ".mpl"))
             cwd = str(scratch)

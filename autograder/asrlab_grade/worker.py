@@ -17,6 +17,7 @@ import argparse
 import importlib
 import json
 import os
+import shutil
 import sys
 from typing import List, Optional
 
@@ -34,13 +35,28 @@ def _preload(modules: str) -> List[str]:
     return done
 
 
+def use_jit_cache(cache: str, scratch: str) -> str:
+    """Copy the grader's read-only numba cache into ``scratch`` and point numba at the copy.
+
+    Numba only uses a cache folder it can write to; numba reads the setting when it is first
+    imported, so this runs before the preload.
+    """
+    own = os.path.join(scratch, ".numba")
+    shutil.copytree(cache, own, dirs_exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = own
+    return own
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preload", default="numpy", help="comma-separated modules to import first")
     ap.add_argument("--forbid", default="", help="comma-separated forbidden calls to arm first")
     ap.add_argument("--job", required=True, help="folder with job.json and files/")
     ap.add_argument("--scratch", required=True, help="the student's working folder")
+    ap.add_argument("--jit-cache", default="", help="a read-only numba cache to start from (copied to scratch)")
     args = ap.parse_args(argv)
+    if args.jit_cache:
+        use_jit_cache(args.jit_cache, args.scratch)
     modules = _preload(args.preload)
     from . import guard, sandbox, wire  # noqa: F401 - compiled now, before student code runs
     # Arming imports libraries and registers torch kernels (about a second): done while warming.

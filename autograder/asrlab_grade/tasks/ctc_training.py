@@ -27,6 +27,7 @@ from typing import Any, List
 import numpy as np
 
 from asrlab_grade.compare import ArrayClose, Verdict
+from asrlab_grade.jitcache import LIBROSA_PRELOAD
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
 N_MELS = 80
@@ -458,6 +459,6 @@ ASSIGNMENT = Assignment(
     ),
     limits=Limits(notebook_wall_s=600.0, notebook_cpu_s=600, cell_timeout_s=120.0, memory_mb=4096,
                   disk_mb=256, max_restarts=6),
-    preload=("numpy", "torch", "matplotlib", "matplotlib.pyplot", "librosa.filters", "asrlab.features", "asrlab.models",
+    preload=("numpy", "torch", "matplotlib", "matplotlib.pyplot", *LIBROSA_PRELOAD, "asrlab.features", "asrlab.models",
              "asrlab.train", "asrlab.text", "asrlab.decoding", "asrlab.metrics", "asrlab.checks", "asrlab.course"),
 )

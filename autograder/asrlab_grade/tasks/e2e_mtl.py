@@ -55,6 +55,7 @@ from typing import Any, List
 import numpy as np
 
 from asrlab_grade.compare import PASS, ArrayClose, Exact, ScalarClose, Verdict
+from asrlab_grade.jitcache import LIBROSA_PRELOAD
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
 SAMPLE_RATE = 8000
@@ -661,10 +662,7 @@ ASSIGNMENT = Assignment(
     ),
     limits=Limits(notebook_wall_s=900.0, notebook_cpu_s=900, cell_timeout_s=120.0, memory_mb=4096, disk_mb=256,
                   max_restarts=6),
-    # librosa's first call imports numba.cpython.hashing, which reads a symbol through ctypes (refused in the
-    # sandbox): numba and the librosa submodules are imported by the trusted worker before it forks.
-    preload=("numpy", "torch", "numba", "numba.cpython.hashing", "llvmlite.binding", "librosa", "librosa.core",
-             "librosa.feature", "librosa.filters", "librosa.util", "h5py", "matplotlib", "matplotlib.pyplot",
+    preload=("numpy", "torch", *LIBROSA_PRELOAD, "h5py", "matplotlib", "matplotlib.pyplot",
              "IPython.display", "asrlab.checks", "asrlab.course", "asrlab.data", "asrlab.data.hvb", "asrlab.decoding",
              "asrlab.features", "asrlab.metrics", "asrlab.models.encoders", "asrlab.models.multitask", "asrlab.text",
              "asrlab.train"),

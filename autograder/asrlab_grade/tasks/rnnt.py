@@ -34,6 +34,7 @@ import numpy as np
 
 from asrlab.text import CharTokenizer
 from asrlab_grade.compare import ArrayClose, Exact, Verdict
+from asrlab_grade.jitcache import LIBROSA_PRELOAD
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
 TOKENIZER = CharTokenizer()              # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
@@ -431,7 +432,7 @@ ASSIGNMENT = Assignment(
     # Modules the notebook and the evaluation recipe import: the warm worker loads them once, before any
     # sandbox starts. LogMel builds its filterbank with librosa, whose numba back end loads a shared library
     # through ctypes, which the sandbox refuses: it must already be loaded.
-    preload=("numpy", "torch", "matplotlib", "matplotlib.pyplot", "librosa", "librosa.filters", "asrlab.text",
+    preload=("numpy", "torch", "matplotlib", "matplotlib.pyplot", *LIBROSA_PRELOAD, "asrlab.text",
              "asrlab.checks", "asrlab.models", "asrlab.decoding", "asrlab.rnnt", "asrlab.rnnt.cases",
              "asrlab.features", "asrlab.train", "asrlab.metrics"),
 )
