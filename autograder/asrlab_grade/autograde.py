@@ -22,7 +22,7 @@ from . import jitcache, secret
 from .bwrap import SandboxSpec, check_bwrap, covered_dirs, default_allowlist
 from .course import Course, Submission
 from .grader import GraderError, RunContext, grade_notebook
-from .notebook import read_notebook
+from .notebook import graded_cells, manual_cells, read_notebook
 from .pool import SandboxPool
 from .session import Launcher, Sandbox
 from .threads import available_cores
@@ -77,6 +77,7 @@ def grade_submission(ctx: RunContext, sub: Submission, acquire: Callable[[], San
     return {"student": sub.student, "assignment": ctx.assignment.name,
             "score": round(sum(n["score"] for n in notebooks), 4),
             "max_score": sum(n["max_score"] for n in notebooks),
+            "manual_points": sum(n.get("manual_points", 0.0) for n in notebooks),
             "notebooks": notebooks, "seconds": round(time.monotonic() - t0 - wait, 3),
             "sandbox_wait_s": round(wait, 3),
             "needs_review": [f"{n['notebook']}: {f}" for n in notebooks for f in n.get("review", [])],
@@ -84,12 +85,10 @@ def grade_submission(ctx: RunContext, sub: Submission, acquire: Callable[[], San
 
 
 def _failed(ctx: RunContext, sub: Submission, message: str) -> Dict[str, Any]:
-    max_score = sum(p for nb in ctx.release.values() for p in
-                    [float(c.get("metadata", {}).get("nbgrader", {}).get("points", 0) or 0)
-                     for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")
-                     and not c.get("metadata", {}).get("nbgrader", {}).get("solution")])
+    max_score = sum(p for nb in ctx.release.values() for _, p in graded_cells(nb))
+    manual = sum(p for nb in ctx.release.values() for _, p in manual_cells(nb))
     return {"student": sub.student, "assignment": ctx.assignment.name, "score": 0.0,
-            "max_score": max_score, "notebooks": [], "seconds": 0.0,
+            "max_score": max_score, "manual_points": manual, "notebooks": [], "seconds": 0.0,
             "error": f"grader error: {message}", "grader_error": True}
 
 

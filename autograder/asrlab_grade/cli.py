@@ -103,6 +103,10 @@ def _autograde(args: argparse.Namespace) -> int:
         n = write_gradebook(url, args.assignment, ctx.release, results)
         print(f"gradebook: {n} grades written to {url}")
     print(summary_table(results))
+    manual = sorted({f"{m['grade_id']} ({m['max_points']:g})" for r in results for nb in r.get("notebooks", [])
+                     for m in nb.get("manual", [])})
+    if manual:
+        print(f"written answers, left to manual grading (formgrader; not in the scores above): {', '.join(manual)}")
     for name, reason in skipped:
         print(f"not graded: {name!r}: {reason}")
     modes = sorted({", ".join(f"{k}={v}" for k, v in sorted(nb.get("isolation", {}).items()))
@@ -153,8 +157,10 @@ def _export(args: argparse.Namespace) -> int:
     package = args.package or ReleaseSettings.load(course.root).package or f"asrlab=={version('asrlab')}"
     out = Path(args.out or f"{args.platform}/{args.assignment}").resolve()
     if args.platform == "gradescope":
-        from .gradescope import build_zip
-        print(f"Gradescope autograder: {build_zip(course, args.assignment, out)}")
+        from .gradescope import build_zip, instructions
+        target = build_zip(course, args.assignment, out)
+        for line in instructions(course, args.assignment, target):
+            print(line)
         return 0
     for line in export_otter(course, args.assignment, out, package, run_assign=not args.no_assign):
         print(line)

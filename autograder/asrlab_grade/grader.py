@@ -20,7 +20,7 @@ import numpy as np
 from . import wire
 from .bwrap import SandboxSpec
 from .compare import Verdict
-from .notebook import SubmissionError, graded_cells, read_notebook, rebuild
+from .notebook import SubmissionError, answered_manual_cells, graded_cells, manual_cells, read_notebook, rebuild
 from .scan import review_flags
 from .session import GraderError, Sandbox, Session, run_session
 from .task import Assignment, Case, FunctionTask, TrainingTask, band_fraction
@@ -191,8 +191,11 @@ def grade_notebook(ctx: RunContext, acquire: Callable[[], Sandbox], student: str
     release = ctx.release[release_name]
     cells = graded_cells(release)
     max_score = sum(p for _, p in cells)
+    manual = manual_cells(release)  # written answers: graded by hand, outside the automatic score
     out: Dict[str, Any] = {"notebook": release_name, "student": student, "score": 0.0,
-                           "max_score": max_score, "tasks": [], "notes": [], "error": None}
+                           "max_score": max_score, "tasks": [], "notes": [], "error": None,
+                           "manual": [{"grade_id": g, "max_points": p, "answered": False} for g, p in manual],
+                           "manual_points": sum(p for _, p in manual)}
 
     def zero_all(message: str) -> Dict[str, Any]:
         out["error"] = message
@@ -205,6 +208,9 @@ def grade_notebook(ctx: RunContext, acquire: Callable[[], Sandbox], student: str
         nb = read_notebook(path)
     except SubmissionError as e:
         return zero_all(str(e))
+    answered = answered_manual_cells(release, nb)
+    for m in out["manual"]:
+        m["answered"] = answered.get(m["grade_id"], False)
     tasks = ctx.assignment.tasks
     skip = tuple(g for t in tasks if isinstance(t, TrainingTask) for g in t.skip_cells)
     try:

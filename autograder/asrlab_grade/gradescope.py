@@ -8,7 +8,9 @@ Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once t
 every submission runs ``/autograder/run_autograder`` with the student's files in ``/autograder/submission``
 and reads ``/autograder/results/results.json``. Ours grades with ``asrlab-grade autograde`` (hidden tasks,
 sandbox, checkpoint evaluation) and writes Gradescope's format: one test per graded cell with its points,
-the student's feedback messages, no hidden inputs. The zip holds the release notebooks, the course's task
+the student's feedback messages, no hidden inputs. Written answers (manually graded cells) are not autograder
+tests: results.json's output names them, and the instructor adds them on Gradescope's site as manually graded
+questions (``instructions`` says which, with their points). The zip holds the release notebooks, the course's task
 modules (inside the asrlab-grade wheel), the course secret that seeds the hidden splits and the library
 wheel: it is instructor material, never published.
 
@@ -30,6 +32,8 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from .course import Course, CourseError
+from .notebook import manual_cells, read_notebook
+from .report import manual_note
 from .release import build_wheel
 from .secret import load_or_create, secret_path
 
@@ -76,6 +80,19 @@ def build_zip(course: Course, name: str, out: Path) -> Path:
     return target
 
 
+def instructions(course: Course, name: str, target: Path) -> List[str]:
+    """What the instructor does with the zip on Gradescope, the written answers' manual questions included."""
+    lines = [f"Gradescope autograder: {target}",
+             "Upload it as the autograder of a programming assignment."]
+    written = [(nb.name, gid, pts) for nb in course.release_notebooks(name) for gid, pts in manual_cells(read_notebook(nb))]
+    if written:
+        total = sum(pts for _, _, pts in written)
+        lines.append(f"Written answers ({total:g} points) are not in the autograder's score: add them on Gradescope's "
+                     "site as manually graded questions of the assignment and grade them by hand:")
+        lines += [f"  {nb}: {gid} ({pts:g} points)" for nb, gid, pts in written]
+    return lines
+
+
 def results_json(result: Dict[str, Any], seconds: float) -> Dict[str, Any]:
     """Gradescope's results.json from one asrlab-grade result (``results/<student>.json``)."""
     tests = []
@@ -86,7 +103,8 @@ def results_json(result: Dict[str, Any], seconds: float) -> Dict[str, Any]:
                           "max_score": float(task["max_points"]), "visibility": "visible",
                           "status": "passed" if task["points"] == task["max_points"] else "failed",
                           "output": messages or "all cases passed"})
-    output = result.get("error") or ""
+    notes = [manual_note(nb) for nb in result.get("notebooks", []) if manual_note(nb)]
+    output = "\n\n".join(([result["error"]] if result.get("error") else []) + notes)
     return {"score": round(float(result.get("score") or 0.0), 4), "execution_time": round(seconds, 1),
             "output": output, "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 

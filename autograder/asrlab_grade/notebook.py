@@ -97,10 +97,44 @@ def is_graded_test(cell: Dict[str, Any]) -> bool:
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
+def is_manually_graded(cell: Dict[str, Any]) -> bool:
+    """An nbgrader cell with points that a person grades (formgrader): a graded answer cell, such as a
+    written (markdown) answer, or a graded markdown task cell. Never a task of the automatic grader."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not is_graded_test(cell)
+
+
+def is_written_answer(cell: Dict[str, Any]) -> bool:
+    """A manually graded markdown answer cell (nbgrader replaces it by its text stub in the release)."""
+    return cell.get("cell_type") == "markdown" and is_manually_graded(cell) and bool(nbgrader_meta(cell).get("solution"))
+
+
+def _points(cell: Dict[str, Any]) -> float:
+    return float(nbgrader_meta(cell).get("points", 0) or 0)
+
+
 def graded_cells(nb: Dict[str, Any]) -> List[Tuple[str, float]]:
     """(grade_id, points) of every autograded test cell, in notebook order."""
-    return [(nbgrader_meta(c).get("grade_id", ""), float(nbgrader_meta(c).get("points", 0)))
-            for c in nb["cells"] if is_graded_test(c)]
+    return [(nbgrader_meta(c).get("grade_id", ""), _points(c)) for c in nb["cells"] if is_graded_test(c)]
+
+
+def manual_cells(nb: Dict[str, Any]) -> List[Tuple[str, float]]:
+    """(grade_id, points) of every manually graded cell (written answers), in notebook order; their points
+    are not part of the automatic score."""
+    return [(nbgrader_meta(c).get("grade_id", ""), _points(c)) for c in nb["cells"] if is_manually_graded(c)]
+
+
+def answered_manual_cells(release: Dict[str, Any], student: Dict[str, Any]) -> Dict[str, bool]:
+    """grade_id -> whether the submission's manually graded cell holds something other than the release's
+    text (nbgrader's stub): an unchanged or missing written answer scores 0 without a person's look."""
+    given: Dict[str, str] = {}
+    for c in student.get("cells", []):
+        gid = nbgrader_meta(c).get("grade_id") if isinstance(c, dict) else None
+        if isinstance(gid, str) and gid not in given:
+            given[gid] = cell_source(c).strip()
+    return {gid: bool(given.get(gid)) and given[gid] != cell_source(c).strip()
+            for c in release["cells"] if is_manually_graded(c)
+            for gid in [str(nbgrader_meta(c).get("grade_id", ""))]}
 
 
 def _align_answers(release: Sequence[Dict[str, Any]], student: Sequence[Dict[str, Any]]

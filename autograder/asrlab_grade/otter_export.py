@@ -9,7 +9,9 @@ an otter question named by its ``grade_id`` with the nbgrader points; the answer
 question are its solution (``### BEGIN SOLUTION`` regions become otter's ``# BEGIN SOLUTION``), and the test
 cell becomes two exception-based test cases run in the notebook's global environment: the public part (0
 points: what ``grader.check`` shows a student) and the whole cell, hidden tests included, for all the
-points (nbgrader's all-or-nothing cell). Manually graded answer cells become manual questions.
+points (nbgrader's all-or-nothing cell). A written answer (a manually graded markdown answer cell) becomes an
+otter manual question (``manual: true``, its points) whose prompt is the markdown cell just before it and whose
+solution is the answer cell (model answer and rubric); otter assign keeps it out of the autograder's tests.
 
 otter's own format choices that this relies on: exception-based test files (``tests: {ok_format: false,
 files: true}``), since otter's doctest format compares printed output with saved outputs and runs each case
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from .course import Course, CourseError
-from .notebook import cell_source, is_answer, is_graded_test, nbgrader_meta
+from .notebook import cell_source, is_answer, is_graded_test, is_written_answer, nbgrader_meta
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
@@ -71,6 +73,13 @@ def question_cells(grade_id: str, points: float, answers: List[Dict[str, Any]], 
     return cells
 
 
+def manual_question_cells(grade_id: str, points: float, prompt: List[Dict[str, Any]], answer: Dict[str, Any]
+                          ) -> List[Dict[str, Any]]:
+    """An otter manual question: the prompt cells (the question), then the written answer as its solution."""
+    return [_raw(f"# BEGIN QUESTION\nname: {grade_id}\nmanual: true\npoints: {points:g}"), *prompt,
+            _raw("# BEGIN SOLUTION"), {**answer, "metadata": {}}, _raw("# END SOLUTION"), _raw("# END QUESTION")]
+
+
 def master_notebook(source_nb: Dict[str, Any], name: str, requirements: str) -> Dict[str, Any]:
     """The otter-assign master notebook of an nbgrader source notebook."""
     config = (f"# ASSIGNMENT CONFIG\nname: {name}\nrequirements: {requirements}\n"
@@ -82,13 +91,11 @@ def master_notebook(source_nb: Dict[str, Any], name: str, requirements: str) -> 
         if is_graded_test(cell):
             cells += question_cells(meta["grade_id"], float(meta.get("points", 0)), pending, cell_source(cell))
             pending = []
-        elif is_answer(cell) and cell["cell_type"] == "code":
+        elif is_answer(cell):
             pending.append(cell)
-        elif is_answer(cell):       # a written answer: a manually graded question
-            cells += [_raw(f"# BEGIN QUESTION\nname: {meta['grade_id']}\nmanual: true\n"
-                           f"points: {float(meta.get('points', 0)):g}"),
-                      _raw("# BEGIN SOLUTION"), {**cell, "metadata": {}}, _raw("# END SOLUTION"),
-                      _raw("# END QUESTION")]
+        elif is_written_answer(cell):   # its question is the markdown cell before it, when there is one
+            prompt = [cells.pop()] if cells[-1]["cell_type"] == "markdown" else []
+            cells += manual_question_cells(meta["grade_id"], float(meta.get("points", 0)), prompt, cell)
         else:
             cells.append({**cell, "metadata": {}})
     if pending:

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 # Columns of ``nbgrader export``'s CSV, so existing spreadsheets keep working, then why a
-# submission needs an instructor's look (empty for most; see :mod:`asrlab_grade.scan`).
+# submission needs an instructor's look (empty for most; see :mod:`asrlab_grade.scan`), then the points
+# of the written answers, which formgrader's manual grading adds (not in score or max_score).
 CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
-               "email", "raw_score", "late_submission_penalty", "score", "max_score", "needs_review"]
+               "email", "raw_score", "late_submission_penalty", "score", "max_score", "needs_review",
+               "manual_points"]
 # Characters kept as they are in file names; everything else is %-escaped (UTF-8 bytes).
 _SAFE_CHARS = "_.@+-"
 MAX_NAME = 100
@@ -68,7 +70,19 @@ def write_csv(results: Sequence[Dict[str, Any]], path: Path) -> None:
                         "student_id": r["student"], "last_name": "", "first_name": "", "email": "",
                         "raw_score": r["score"], "late_submission_penalty": 0.0,
                         "score": r["score"], "max_score": r["max_score"],
-                        "needs_review": "; ".join(r.get("needs_review", []))})
+                        "needs_review": "; ".join(r.get("needs_review", [])),
+                        "manual_points": r.get("manual_points", 0.0)})
+
+
+def manual_note(nb: Dict[str, Any]) -> str:
+    """The feedback line naming a notebook's written answers, which a person grades; empty when it has none."""
+    manual = nb.get("manual") or []
+    if not manual:
+        return ""
+    cells = ", ".join(f"{m['grade_id']} ({m['max_points']:g}{'' if m.get('answered', True) else ', not answered'})"
+                      for m in manual)
+    return (f"Written answers ({nb.get('manual_points', sum(m['max_points'] for m in manual)):g} points) are "
+            f"graded by hand and are not in the score above: {cells}.")
 
 
 def feedback_markdown(r: Dict[str, Any]) -> str:
@@ -83,6 +97,8 @@ def feedback_markdown(r: Dict[str, Any]) -> str:
             cases = f"{t['passed']}/{t['total']}" if t["total"] else "-"
             lines.append(f"| {t['grade_id']} | {t['points']:g} / {t['max_points']:g} | {cases} |")
         lines.append("")
+        if manual_note(nb):
+            lines += [manual_note(nb), ""]
         for t in nb["tasks"]:
             if t["messages"]:
                 lines += [f"### {t['grade_id']}", ""]
@@ -113,6 +129,8 @@ def feedback_html(r: Dict[str, Any]) -> str:
             parts.append(f"<tr><td>{e(t['grade_id'])}</td><td>{t['points']:g} / {t['max_points']:g}"
                          f"</td><td>{cases}</td></tr>")
         parts.append("</table>")
+        if manual_note(nb):
+            parts.append(f"<p>{e(manual_note(nb))}</p>")
         for t in nb["tasks"]:
             if t["messages"]:
                 parts.append(f"<h3>{e(t['grade_id'])}</h3>")

@@ -3,7 +3,8 @@
 For each assignment the solution notebook must earn full marks and the blank release
 must earn 0, both without a grader error. The lint checks that source notebooks are
 stored without outputs, that grade ids are unique and each graded test cell has exactly
-one task, and that the release leaks no solution or hidden test.
+one task, that written answers (manually graded cells) have points and no task, and that the release
+leaks no solution, hidden test, model answer or rubric.
 """
 from __future__ import annotations
 
@@ -13,18 +14,30 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from . import hidden, secret
 from .autograde import grade_all, make_context
 from .course import Course, Submission
-from .notebook import cell_source, graded_cells, is_answer, nbgrader_meta, read_notebook
+from .notebook import cell_source, graded_cells, is_answer, manual_cells, nbgrader_meta, read_notebook
 from .progress import CellProgress
 from .task import TrainingTask
 from .threads import plan_threads, thread_env
 
 # Text that must never appear in a released notebook.
 LEAK_MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "### END SOLUTION")
+# Lines of a source's written answer at least this long must not appear in the release (model answer, rubric).
+MIN_LEAK_LINE = 20
+
+
+def written_answer_leaks(source: Dict[str, Any], release: Dict[str, Any]) -> List[str]:
+    """grade_ids of the source's written answers (model answer and rubric) with a line found in the release."""
+    text = "\n".join(cell_source(c) for c in release["cells"])
+    manual = {g for g, _ in manual_cells(source)}
+    return [str(nbgrader_meta(c).get("grade_id")) for c in source["cells"]
+            if nbgrader_meta(c).get("grade_id") in manual
+            and any(len(line.strip()) >= MIN_LEAK_LINE and line.strip() in text
+                    for line in cell_source(c).splitlines())]
 
 
 def lint(course: Course, name: str) -> List[str]:
@@ -35,6 +48,7 @@ def lint(course: Course, name: str) -> List[str]:
     for dup in {g for g in task_ids if task_ids.count(g) > 1}:
         problems.append(f"{name}: task grade_id {dup} is defined twice")
     cell_ids: List[str] = []
+    manual_ids: List[str] = []
     for rel in course.release_notebooks(name):
         nb = read_notebook(rel)
         ids = [str(nbgrader_meta(c).get("grade_id")) for c in nb["cells"] if nbgrader_meta(c)]
@@ -44,6 +58,10 @@ def lint(course: Course, name: str) -> List[str]:
             cell_ids.append(gid)
             if pts <= 0:
                 problems.append(f"{rel.name}: test cell {gid} has no points")
+        for gid, pts in manual_cells(nb):
+            manual_ids.append(gid)
+            if pts <= 0:
+                problems.append(f"{rel.name}: written answer {gid} has no points")
         for c in nb["cells"]:
             if any(m in cell_source(c) for m in LEAK_MARKERS):
                 problems.append(f"{rel.name}: released cell {nbgrader_meta(c).get('grade_id')} contains "
@@ -64,11 +82,19 @@ def lint(course: Course, name: str) -> List[str]:
                                 "### BEGIN SOLUTION region")
         if [g for g, _ in graded_cells(snb)] != [g for g, _ in graded_cells(nb)]:
             problems.append(f"{rel.name}: test cells differ from the source; run nbgrader generate_assignment {name}")
+        if manual_cells(snb) != manual_cells(nb):
+            problems.append(f"{rel.name}: written answers differ from the source; run nbgrader generate_assignment {name}")
+        for gid in written_answer_leaks(snb, nb):
+            problems.append(f"{rel.name}: the model answer or rubric of written answer {gid} is in the release: leave "
+                            "the answer cell without solution markers, so that nbgrader replaces all of it, and "
+                            f"run nbgrader generate_assignment {name}")
     for gid in cell_ids:
         if gid not in task_ids:
             problems.append(f"{name}: test cell {gid} has no task in the task module")
     for gid in task_ids:
-        if gid not in cell_ids:
+        if gid in manual_ids:
+            problems.append(f"{name}: task {gid} grades written answer {gid}, which is graded by hand; remove the task")
+        elif gid not in cell_ids:
             problems.append(f"{name}: task {gid} has no graded test cell in the release")
     return problems
 
@@ -156,6 +182,12 @@ def _validate(course: Course, names: List[str], workers: int, progress: bool, in
     return [problem for found in results for problem in found]
 
 
+def _manual_summary(result: Dict[str, Any]) -> str:
+    """``, written answers N points (graded by hand)`` when the assignment has some."""
+    points = result.get("manual_points", 0)
+    return f", written answers {points:g} points (graded by hand)" if points else ""
+
+
 def _validate_one(course: Course, name: str, workers: int, progress: bool, threads: Optional[int],
                   insecure: bool) -> List[str]:
     """Problems of one assignment: lint, then its solution (trained if needed) and blank release graded."""
@@ -189,7 +221,7 @@ def _validate_one(course: Course, name: str, workers: int, progress: bool, threa
         problems.append(f"{name}: the blank release scores {blank['score']:g} "
                         f"({blank.get('error') or 'expected 0'})")
     lines = [f"{name}: solution {sol['score']:g}/{sol['max_score']:g}, blank {blank['score']:g}/"
-             f"{blank['max_score']:g}, isolation {sol['notebooks'][0].get('isolation') if sol['notebooks'] else '-'}"]
+             f"{blank['max_score']:g}{_manual_summary(sol)}, isolation {sol['notebooks'][0].get('isolation') if sol['notebooks'] else '-'}"]
     for task in (t for nb in sol["notebooks"] for t in nb["tasks"] if t["grade_id"] in training_ids):
         lines.append(f"  {task['grade_id']}: {task['messages'][0] if task['messages'] else '-'}")  # the figures
     print("\n".join(lines), flush=True)  # one write: parallel assignments do not interleave their lines
