@@ -18,17 +18,18 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Tuple
 
 from .course import Course, CourseError
-from .notebook import cell_source, is_answer, nbgrader_meta
+from .notebook import cell_source, is_answer, is_written_answer, nbgrader_meta
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 def solution_answers(course: Course, name: str) -> Dict[str, str]:
-    """grade_id -> the source notebook's answer-cell code, solution markers removed."""
+    """grade_id -> the source notebook's answer-cell code, solution markers removed, and its written answers
+    (model answer and rubric, the text a person grades)."""
     answers = {}
     for src in sorted(course.source_dir(name).glob("*.ipynb")):
         for cell in json.loads(src.read_text())["cells"]:
-            if is_answer(cell):
+            if is_answer(cell) or is_written_answer(cell):
                 lines = cell_source(cell).split("\n")
                 answers[nbgrader_meta(cell)["grade_id"]] = "\n".join(
                     line for line in lines if not any(m in line for m in SOLUTION_MARKERS))
@@ -36,10 +37,10 @@ def solution_answers(course: Course, name: str) -> Dict[str, str]:
 
 
 def filled_release(release: dict, answers: Mapping[str, str]) -> dict:
-    """A copy of the release notebook with ``answers`` (grade_id -> code) in its answer cells."""
+    """A copy of the release notebook with ``answers`` (grade_id -> code or written text) in its answer cells."""
     nb = json.loads(json.dumps(release))
     for cell in nb["cells"]:
-        if is_answer(cell) and nbgrader_meta(cell)["grade_id"] in answers:
+        if (is_answer(cell) or is_written_answer(cell)) and nbgrader_meta(cell)["grade_id"] in answers:
             cell["source"] = answers[nbgrader_meta(cell)["grade_id"]]
     return nb
 

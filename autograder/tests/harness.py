@@ -27,6 +27,7 @@ import numpy as np
 
 from asrlab_grade import wire
 from asrlab_grade.course import Course
+from asrlab_grade.notebook import graded_cells, manual_cells
 from asrlab_grade.samples import filled_release, solution_answers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,15 +107,19 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def release_points(name: str) -> float:
+    """The release's automatic points (written answers, graded by hand, excluded)."""
     nb = json.loads((ROOT / "assignments" / name / f"{name}.ipynb").read_text())
-    return float(sum(c["metadata"].get("nbgrader", {}).get("points", 0) for c in nb["cells"]))
+    return float(sum(points for _, points in graded_cells(nb)))
 
 
 def nbgrader_round_trip(tmp_path: Path, name: str,
                         add_files: Optional[Callable[[Path], None]] = None) -> Dict[str, float]:
     """Check that ``nbgrader generate_assignment`` reproduces the committed release, then autograde with plain
     nbgrader the release filled with the solution's answers ("full") and the blank release ("blank");
-    ``add_files(folder)`` puts extra files (checkpoints) into each submission folder. Returns the scores."""
+    ``add_files(folder)`` puts extra files (checkpoints) into each submission folder. Returns the scores.
+
+    The filled release also holds the model answers of the written questions: nbgrader must leave them to
+    manual grading (no score yet), and score the blank release's untouched written cells 0 without a look."""
     course = tmp_path / "course"
     (course / "solutions").mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", course)
@@ -137,4 +142,8 @@ def nbgrader_round_trip(tmp_path: Path, name: str,
     assert res.returncode == 0, res.stderr[-2000:]
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for gid, _ in manual_cells(committed):
+            full, blank = (gb.find_grade(gid, name, name, s) for s in ("full", "blank"))
+            assert full.needs_manual_grade and full.auto_score is None, f"{gid}: nbgrader graded a written answer"
+            assert not blank.needs_manual_grade and blank.auto_score == 0, f"{gid}: a blank written answer"
         return {student: gb.find_submission(name, student).score for student in ("full", "blank")}

@@ -72,6 +72,8 @@ def test_run_autograder_writes_gradescope_results(autograder_zip, tmp_path, stud
     assert [t["name"] for t in results["tests"]] == ["test_ctc_forward", "test_ctc_backward", "test_soft_alignment",
                                                      "test_greedy", "test_beam_search"]
     assert sum(t["max_score"] for t in results["tests"]) == 12
+    # the written answer is not an autograder test; the output says it is graded by hand
+    assert "Written answers (2 points) are graded by hand" in results["output"] and "written_lm" in results["output"]
     if expected is not None:
         assert results["score"] == expected
     else:

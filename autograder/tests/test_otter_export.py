@@ -10,7 +10,7 @@ import pytest
 
 from asrlab_grade import cli
 from asrlab_grade.course import Course
-from asrlab_grade.notebook import graded_cells
+from asrlab_grade.notebook import graded_cells, manual_cells
 from asrlab_grade.otter_export import master_notebook, public_part
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +32,8 @@ def test_every_graded_cell_is_a_question_with_its_points(name):
     for grade_id, points in graded_cells(source):
         assert f"# BEGIN QUESTION\nname: {grade_id}\npoints: [0, {points:g}]" in questions
     assert raw.count("# END QUESTION") == len(questions)
+    manual = [q for q in questions if "\nmanual: true\n" in q]
+    assert len(manual) == len(manual_cells(source)) >= 1 and len(questions) == len(graded_cells(source)) + len(manual)
     assert raw[0].startswith("# ASSIGNMENT CONFIG") and "ok_format: false" in raw[0]
 
 
@@ -64,6 +66,12 @@ def test_otter_assign_and_run_give_the_solution_full_marks_and_the_blank_zero(tm
     text = student.read_text()
     assert "BEGIN HIDDEN" not in text and "BEGIN SOLUTION" not in text
     assert "np.logaddexp(np.logaddexp(prev, from_prev), from_skip)" not in text   # the solution's forward step
+    # the written answer is a manual question: its prompt stays, otter's stub replaces model answer and rubric,
+    # and no autograder test grades it
+    assert "**Question (2 points, graded by hand).**" in text and "<!-- BEGIN QUESTION -->" in text
+    assert "_Type your answer here, replacing this text._" in text and "Rubric" not in text
+    assert "Rubric" in (dist / "autograder" / "ctc.ipynb").read_text()
+    assert not list(dist.rglob("written_lm*.py")) and (dist / "autograder" / "tests" / "test_greedy.py").is_file()
     scores = {}
     for who, nb in (("solution", dist / "autograder" / "ctc.ipynb"), ("blank", student)):
         (tmp_path / who).mkdir()
