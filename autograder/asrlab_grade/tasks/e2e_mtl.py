@@ -53,14 +53,17 @@ import functools
 from typing import Any, List
 
 import numpy as np
+from asrlab.features import HVB_FEATURES
+from asrlab.text import HVBVocab
 
 from asrlab_grade.compare import PASS, ArrayClose, Exact, ScalarClose, Verdict
 from asrlab_grade.jitcache import LIBROSA_PRELOAD
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
-SAMPLE_RATE = 8000
-NUM_CLASSES = 48  # asrlab.text.HVBVocab
-FEATURE_SETTINGS = {"sr": 8000, "n_mels": 128, "n_fft": 256, "win_length": 256, "hop_length": 128}
+SAMPLE_RATE = HVB_FEATURES["sample_rate"]
+NUM_CLASSES = len(HVBVocab())
+# The course settings in the names of log_mel_features' arguments.
+FEATURE_SETTINGS = {"sr": SAMPLE_RATE, **{k: HVB_FEATURES[k] for k in ("n_mels", "n_fft", "win_length", "hop_length")}}
 
 FEATURE_FORBIDDEN = ("asrlab.features.librosa_log_mel", "asrlab.features.LogMel.forward",
                      "asrlab.features.utterance_cmvn")
@@ -556,13 +559,15 @@ def evaluate(model, inputs, device):
     import numpy as np
     import torch
     from asrlab.decoding import ctc_greedy_ids
+    from asrlab.features import HVB_FEATURES as s
     from asrlab.text import HVBVocab
 
     vocab = HVBVocab()
     texts = []
     for wav in inputs:
-        mel = librosa.feature.melspectrogram(y=np.asarray(wav, dtype=np.float32), sr=8000, n_mels=128, n_fft=256,
-                                             win_length=256, hop_length=128)
+        mel = librosa.feature.melspectrogram(y=np.asarray(wav, dtype=np.float32), sr=s["sample_rate"],
+                                             n_mels=s["n_mels"], n_fft=s["n_fft"], win_length=s["win_length"],
+                                             hop_length=s["hop_length"])
         db = librosa.power_to_db(mel).T
         feats = torch.from_numpy(((db - db.mean(0)) / (db.std(0) + 1e-5)).astype(np.float32))[None].to(device)
         out = model(feats, torch.tensor([feats.shape[1]], device=device))
