@@ -50,6 +50,7 @@ targets, CER 35 % (CTC), 30 % (multi-task) and 25 % (best); those runs could not
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any, List
 
 import numpy as np
@@ -602,10 +603,15 @@ SKIP_CELLS = ("load_corpus", "crop_stats", "build_datasets", "train_ctc", "low_h
               "mtl_data_peek", "train_mtl", "train_best")
 
 
-def _training(grade_id: str, checkpoint: str, model_class: str, full: float, ci: float) -> TrainingTask:
-    return TrainingTask(grade_id=grade_id, checkpoint=checkpoint, model_class=model_class, evaluate_source=EVALUATE,
-                        test_split=hidden_split, metric=asrlab_metric("cer"), metric_name="CER %",
-                        bands=_bands(full, ci), skip_cells=SKIP_CELLS, timeout_s=240.0, cpu_s=240.0)
+# Three checkpoints graded by the same recipe, each with its own bands.
+TRAINED_CTC = TrainingTask(grade_id="test_trained_ctc", checkpoint="ctc_model.pt", model_class="CTCEncoderDecoder",
+                           evaluate_source=EVALUATE, test_split=hidden_split, metric=asrlab_metric("cer"),
+                           metric_name="CER %", bands=_bands(35.0, BAND_CALIBRATION["ci"]["ctc"]),
+                           skip_cells=SKIP_CELLS, timeout_s=240.0, cpu_s=240.0)
+TRAINED_MTL = replace(TRAINED_CTC, grade_id="test_trained_mtl", checkpoint="mtl_model.pt",
+                      model_class="MultiTaskModel", bands=_bands(30.0, BAND_CALIBRATION["ci"]["mtl"]))
+TRAINED_BEST = replace(TRAINED_MTL, grade_id="test_best_model", checkpoint="best_model.pt",
+                       bands=_bands(25.0, BAND_CALIBRATION["ci"]["best"]))
 
 
 ASSIGNMENT = Assignment(
@@ -661,9 +667,9 @@ ASSIGNMENT = Assignment(
         FunctionTask(grade_id="test_combine_losses", call="combine_losses", cases=combine_cases,
                      reference=combine_reference, adapter=COMBINE_ADAPTER, compare=ScalarClose(rtol=1e-5, atol=1e-7),
                      timeout_s=20.0, hint="sum of weight * loss over the tasks in weights"),
-        _training("test_trained_ctc", "ctc_model.pt", "CTCEncoderDecoder", 35.0, BAND_CALIBRATION["ci"]["ctc"]),
-        _training("test_trained_mtl", "mtl_model.pt", "MultiTaskModel", 30.0, BAND_CALIBRATION["ci"]["mtl"]),
-        _training("test_best_model", "best_model.pt", "MultiTaskModel", 25.0, BAND_CALIBRATION["ci"]["best"]),
+        TRAINED_CTC,
+        TRAINED_MTL,
+        TRAINED_BEST,
     ),
     limits=Limits(notebook_wall_s=900.0, notebook_cpu_s=900, cell_timeout_s=120.0, memory_mb=4096, disk_mb=256,
                   max_restarts=6),
