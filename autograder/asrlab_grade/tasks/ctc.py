@@ -29,41 +29,13 @@ from typing import List
 import numpy as np
 
 from asrlab.text import CharTokenizer
-from asrlab_grade.compare import ArrayClose, Exact, Verdict
+from asrlab_grade.compare import ArrayClose, Exact, LogArrayClose
 from asrlab_grade.task import Assignment, Case, FunctionTask, Limits
 
 TOKENIZER = CharTokenizer()              # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
 BLANK = TOKENIZER.blank
 NUM_CLASSES = len(TOKENIZER)
 SYMBOLS = list(TOKENIZER.symbols)
-# Log-probabilities this low are read as log(0): a student may use a large negative number
-# (e.g. -1e30) for an unreachable state instead of -inf.
-LOG_ZERO_BELOW = -1e8
-
-
-# ----------------------------------------------------------------------------- comparisons
-class LogArrayClose:
-    """ArrayClose on log-domain arrays, reading values below ``LOG_ZERO_BELOW`` as ``-inf``."""
-
-    def __init__(self, rtol: float, atol: float) -> None:
-        self.inner = ArrayClose(rtol=rtol, atol=atol, dtype="kind", container="either")
-
-    def __call__(self, got, expected) -> Verdict:
-        from asrlab_grade.wire import Tensorish
-
-        arr = got.array if isinstance(got, Tensorish) else got
-        if type(arr) is np.ndarray and arr.dtype.kind == "f":
-            arr = np.where(arr < LOG_ZERO_BELOW, -np.inf, arr)
-            got = Tensorish(arr, got.torch_dtype) if isinstance(got, Tensorish) else arr
-        verdict = self.inner(got, expected)
-        if not verdict.ok and "differ" in verdict.message:
-            want = np.asarray(expected)
-            if np.all(want <= 0) and type(arr) is np.ndarray and arr.shape == want.shape \
-                    and np.all((arr >= 0) & (arr <= 1)):
-                return Verdict(False, verdict.message + "; your values look like probabilities: "
-                                                        "return log-probabilities")
-        return verdict
-
 
 # ----------------------------------------------------------------------------- trellis inputs
 def log_softmax(logits: np.ndarray) -> np.ndarray:

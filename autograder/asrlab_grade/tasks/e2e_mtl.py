@@ -57,7 +57,7 @@ import numpy as np
 from asrlab.features import HVB_FEATURES
 from asrlab.text import HVBVocab
 
-from asrlab_grade.compare import PASS, ArrayClose, Exact, ScalarClose, Verdict
+from asrlab_grade.compare import PASS, ArrayClose, Exact, FieldsClose, ScalarClose, Verdict
 from asrlab_grade.jitcache import LIBROSA_PRELOAD
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
@@ -71,24 +71,6 @@ FEATURE_FORBIDDEN = ("asrlab.features.librosa_log_mel", "asrlab.features.LogMel.
 
 
 # ----------------------------------------------------------------------------- comparisons
-class FieldsClose:
-    """A dict result compared field by field; ``fields`` maps a key to the comparator of that key."""
-
-    def __init__(self, **fields: Any) -> None:
-        self.fields = fields
-
-    def __call__(self, got: Any, expected: Any) -> Verdict:
-        if type(got) is not dict:
-            return Verdict(False, f"expected a dict with keys {sorted(self.fields)}, got {type(got).__name__}")
-        for key, compare in self.fields.items():
-            if key not in got:
-                return Verdict(False, f"the result has no {key!r}")
-            verdict = compare(got[key], expected[key])
-            if not verdict.ok:
-                return Verdict(False, f"{key}: {verdict.message}")
-        return PASS
-
-
 # ----------------------------------------------------------------------------- signals
 def _signal(rng: np.random.Generator, kind: str, seconds: float) -> np.ndarray:
     n = int(seconds * SAMPLE_RATE)

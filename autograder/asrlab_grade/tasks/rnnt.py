@@ -34,15 +34,14 @@ from typing import Any, Dict, List
 import numpy as np
 
 from asrlab.text import CharTokenizer
-from asrlab_grade.compare import ArrayClose, Exact, Verdict
+from asrlab_grade.compare import (PROBABILITIES_HINT, ArrayClose, Exact, Verdict, log_zero_as_inf,
+                                   looks_like_probabilities)
 from asrlab_grade.jitcache import LIBROSA_PRELOAD
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
 TOKENIZER = CharTokenizer()              # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
 BLANK = TOKENIZER.blank
 VOCAB = len(TOKENIZER)
-# Log-probabilities this low are read as log(0): a student may use a large negative number instead of -inf.
-LOG_ZERO_BELOW = -1e8
 COST_ATOL = 1e-6
 
 
@@ -71,16 +70,11 @@ class LatticeClose:
     def __call__(self, got: Any, expected: Dict[str, Any]) -> Verdict:
         if type(got) is not dict or set(got) != {"matrix", "cost"}:
             return Verdict(False, f"expected a tuple ({self.name}, cost)")
-        arr = got["matrix"]
-        if type(arr) is np.ndarray and arr.dtype.kind == "f":
-            arr = np.where(arr < LOG_ZERO_BELOW, -np.inf, arr)
+        arr = log_zero_as_inf(got["matrix"])
         verdict = self.matrix(arr, expected["matrix"])
         if not verdict.ok:
-            message = f"{self.name}: {verdict.message}"
-            if type(arr) is np.ndarray and arr.shape == expected["matrix"].shape and arr.size > 1 \
-                    and np.all((arr >= 0) & (arr <= 1)):
-                message += "; your values look like probabilities: return log-probabilities"
-            return Verdict(False, message)
+            hint = f"; {PROBABILITIES_HINT}" if looks_like_probabilities(arr, expected["matrix"]) else ""
+            return Verdict(False, f"{self.name}: {verdict.message}{hint}")
         cost = got["cost"]
         if type(cost) not in (float, int) or not np.isfinite(cost):
             return Verdict(False, f"cost: expected a finite float, got {cost!r}")
