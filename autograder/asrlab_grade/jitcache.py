@@ -7,7 +7,7 @@ would compile them again, inside the time limits of the student's first call. In
 grader fills a cache once per machine and library versions, by importing the assignment's
 preload modules in a trusted process::
 
-    cache = jitcache.prepare(assignment.preload)     # None when nothing there uses numba
+    cache = jitcache.prepare(modules)     # the preload list; None when nothing there uses numba
 
 Each sandbox sees that folder read-only and its worker copies it into the sandbox's own
 scratch folder before importing anything (:func:`asrlab_grade.worker.main`), so a submission

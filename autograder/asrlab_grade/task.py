@@ -149,8 +149,9 @@ class Assignment:
         name: the nbgrader assignment id (folder name under ``assignments/``).
         tasks: one task per graded test cell.
         limits: sandbox limits.
-        preload: modules the warm workers import before forking sandboxes (``"torch"``
-            makes each sandbox start with torch already loaded).
+        preload: modules the sandbox's worker imports before the job starts, beyond what
+            the release notebooks and the task recipes import (which :mod:`asrlab_grade.preload`
+            reads off them): modules loaded lazily, e.g. librosa's submodules.
         submission_files: extra files copied from the submission folder into the sandbox
             (checkpoints of training tasks are added automatically).
         visible: folders the sandbox may read besides the Python environment and the
@@ -161,7 +162,7 @@ class Assignment:
     name: str
     tasks: Tuple[Task, ...]
     limits: Limits = Limits()
-    preload: Tuple[str, ...] = ("numpy",)
+    preload: Tuple[str, ...] = ()
     submission_files: Tuple[str, ...] = ()
     visible: Tuple[str, ...] = ()
 

@@ -362,7 +362,4 @@ ASSIGNMENT = Assignment(
     ),
     limits=Limits(notebook_wall_s=420.0, notebook_cpu_s=420, cell_timeout_s=120.0, memory_mb=3072,
                   disk_mb=128, max_restarts=6),
-    # Modules the notebook imports: the warm worker loads them once, before any sandbox starts.
-    preload=("numpy", "numpy.random", "torch", "matplotlib", "matplotlib.pyplot", "asrlab.text", "asrlab.lm", "asrlab.metrics",
-             "asrlab.decoding", "asrlab.ctc", "asrlab.checks", "asrlab.data.synth.sentences"),
 )

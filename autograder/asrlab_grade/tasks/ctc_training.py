@@ -459,6 +459,5 @@ ASSIGNMENT = Assignment(
     ),
     limits=Limits(notebook_wall_s=600.0, notebook_cpu_s=600, cell_timeout_s=120.0, memory_mb=4096,
                   disk_mb=256, max_restarts=6),
-    preload=("numpy", "torch", "matplotlib", "matplotlib.pyplot", *LIBROSA_PRELOAD, "asrlab.features", "asrlab.models",
-             "asrlab.train", "asrlab.text", "asrlab.decoding", "asrlab.metrics", "asrlab.checks", "asrlab.course"),
+    preload=LIBROSA_PRELOAD,
 )

@@ -655,8 +655,5 @@ ASSIGNMENT = Assignment(
     ),
     limits=Limits(notebook_wall_s=900.0, notebook_cpu_s=900, cell_timeout_s=120.0, memory_mb=4096, disk_mb=256,
                   max_restarts=6),
-    preload=("numpy", "torch", *LIBROSA_PRELOAD, "h5py", "matplotlib", "matplotlib.pyplot",
-             "IPython.display", "asrlab.checks", "asrlab.course", "asrlab.data", "asrlab.data.hvb", "asrlab.decoding",
-             "asrlab.features", "asrlab.metrics", "asrlab.models.encoders", "asrlab.models.multitask", "asrlab.text",
-             "asrlab.train"),
+    preload=LIBROSA_PRELOAD,
 )

@@ -426,10 +426,5 @@ ASSIGNMENT = Assignment(
     ),
     limits=Limits(notebook_wall_s=600.0, notebook_cpu_s=600, cell_timeout_s=120.0, memory_mb=4096,
                   disk_mb=256, max_restarts=6),
-    # Modules the notebook and the evaluation recipe import: the warm worker loads them once, before any
-    # sandbox starts. LogMel builds its filterbank with librosa, whose numba back end loads a shared library
-    # through ctypes, which the sandbox refuses: it must already be loaded.
-    preload=("numpy", "torch", "matplotlib", "matplotlib.pyplot", *LIBROSA_PRELOAD, "asrlab.text",
-             "asrlab.checks", "asrlab.models", "asrlab.decoding", "asrlab.rnnt", "asrlab.rnnt.cases",
-             "asrlab.features", "asrlab.train", "asrlab.metrics"),
+    preload=LIBROSA_PRELOAD,
 )

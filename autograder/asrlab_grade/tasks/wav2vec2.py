@@ -573,6 +573,6 @@ ASSIGNMENT = Assignment(
     ),
     limits=Limits(notebook_wall_s=600.0, notebook_cpu_s=600, cell_timeout_s=120.0, memory_mb=4096,
                   disk_mb=256, max_restarts=6),
-    preload=("numpy", "torch", "transformers", TRANSFORMERS_SYMBOL, "transformers.trainer", "asrlab.hf",
-             "asrlab.metrics", "asrlab.checks", "asrlab.course"),
+    # Loaded lazily by transformers: imported here, before the job, like the release's own imports.
+    preload=(TRANSFORMERS_SYMBOL, "transformers.trainer"),
 )
