@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from . import jitcache, preload, secret
 from .bwrap import SandboxSpec, check_bwrap, covered_dirs, default_allowlist
-from .course import Course, Submission
+from .course_folder import Course, Submission
 from .grader import GraderError, RunContext, grade_notebook
 from .notebook import read_notebook
 from .pool import SandboxPool

@@ -28,7 +28,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Dict
 
-from .course import Course, CourseError
+from .course_folder import Course, CourseError
 from .release import build_wheel
 from .secret import load_or_create, secret_path
 

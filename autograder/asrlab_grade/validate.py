@@ -17,7 +17,7 @@ from typing import List, Optional
 
 from . import hidden, secret
 from .autograde import grade_all, make_context
-from .course import Course, Submission
+from .course_folder import Course, Submission
 from .notebook import cell_source, graded_cells, is_answer, nbgrader_meta, read_notebook
 from .progress import CellProgress
 from .task import TrainingTask

@@ -90,7 +90,7 @@ def test_validate_command(course, capsys):
 
 
 def test_validate_runs_assignments_in_parallel_with_a_share_of_the_cores(course, capsys):
-    from asrlab_grade.course import Course
+    from asrlab_grade.course_folder import Course
     from asrlab_grade.threads import available_cores
     from asrlab_grade.validate import validate
 
@@ -120,7 +120,7 @@ def broken_course(tmp_path, course) -> Path:
 
 
 def test_lint_catches_a_broken_course(broken_course):
-    from asrlab_grade.course import Course
+    from asrlab_grade.course_folder import Course
     from asrlab_grade.validate import lint
     problems = "\n".join(lint(Course(broken_course), "demo"))
     assert "has outputs" in problems
@@ -143,7 +143,7 @@ def test_cpu_limit_per_call(tmp_path, course, release_nb):
     """A call that burns CPU is stopped by its task's cpu_s even when wall time remains."""
     import dataclasses
     from asrlab_grade.autograde import grade_all, make_context
-    from asrlab_grade.course import Course, discover
+    from asrlab_grade.course_folder import Course, discover
     subs = tmp_path / "subs"
     submit(subs, "burner", with_answers(release_nb, {"softmax_answer": "def softmax(x):\n    while True:\n        pass\n"}))
     ctx = make_context(Course(course), "demo", hide_extra=[subs])
@@ -160,7 +160,7 @@ def test_adapter_grades_through_public_recipe(tmp_path, course, student_nb):
     import dataclasses
     import numpy as np
     from asrlab_grade.autograde import grade_all, make_context
-    from asrlab_grade.course import Course, discover
+    from asrlab_grade.course_folder import Course, discover
     subs = tmp_path / "subs"
     submit(subs, "ann", student_nb)
     ctx = make_context(Course(course), "demo", hide_extra=[subs])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from asrlab_grade import preload
-from asrlab_grade.course import Course
+from asrlab_grade.course_folder import Course
 from asrlab_grade.task import Assignment, Case, FunctionTask
 
 
