@@ -152,6 +152,8 @@ class Assignment:
         preload: modules the sandbox's worker imports before the job starts, beyond what
             the release notebooks and the task recipes import (which :mod:`asrlab_grade.preload`
             reads off them): modules loaded lazily, e.g. librosa's submodules.
+        ci_minutes: about how long ``validate`` takes on two cores with ``ASRLAB_BUDGET=ci``
+            (training the solution, then grading); parallel ``validate`` runs start the longest first.
         submission_files: extra files copied from the submission folder into the sandbox
             (checkpoints of training tasks are added automatically).
         visible: folders the sandbox may read besides the Python environment and the
@@ -163,6 +165,7 @@ class Assignment:
     tasks: Tuple[Task, ...]
     limits: Limits = Limits()
     preload: Tuple[str, ...] = ()
+    ci_minutes: float = 0.0
     submission_files: Tuple[str, ...] = ()
     visible: Tuple[str, ...] = ()
 

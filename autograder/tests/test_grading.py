@@ -247,3 +247,20 @@ def test_run_json_records_budget_hidden_split_and_versions(tmp_path, course, rel
     assert len(run["hidden_split"]) == 12 and run["hidden_split"] == hidden.split_id()
     text = (out / "run.json").read_text()
     assert str(hidden.hidden_seed()) not in text and secret.load_or_create(secret.secret_path(course)).decode() not in text
+
+
+def test_parallel_validate_starts_the_longest_assignments_first():
+    from types import SimpleNamespace
+
+    from asrlab_grade.validate import longest_first
+
+    minutes = {"ctc": 0.5, "wav2vec2": 11.5, "rnnt": 4.0, "e2e_mtl": 2.0}
+
+    class FakeCourse:
+        def load_assignment(self, name):
+            if name == "broken":
+                raise SyntaxError("a task module that does not import")
+            return SimpleNamespace(ci_minutes=minutes[name])
+
+    assert longest_first(FakeCourse(), ["ctc", "broken", "e2e_mtl", "wav2vec2", "rnnt"]) == \
+        ["wav2vec2", "rnnt", "e2e_mtl", "ctc", "broken"]

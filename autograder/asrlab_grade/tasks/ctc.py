@@ -360,6 +360,7 @@ ASSIGNMENT = Assignment(
                      hint="keep p_blank and p_non_blank per prefix, rank prefixes by log(p_b + p_nb) plus the "
                           "LM score of the words they have completed, and score the last word and </s> at the end"),
     ),
+    ci_minutes=0.5,
     limits=Limits(notebook_wall_s=420.0, notebook_cpu_s=420, cell_timeout_s=120.0, memory_mb=3072,
                   disk_mb=128, max_restarts=6),
 )

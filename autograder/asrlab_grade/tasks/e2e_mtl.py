@@ -653,6 +653,7 @@ ASSIGNMENT = Assignment(
         TRAINED_MTL,
         TRAINED_BEST,
     ),
+    ci_minutes=2.0,
     limits=Limits(notebook_wall_s=900.0, notebook_cpu_s=900, cell_timeout_s=120.0, memory_mb=4096, disk_mb=256,
                   max_restarts=6),
     preload=LIBROSA_PRELOAD,

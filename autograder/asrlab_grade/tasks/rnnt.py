@@ -424,6 +424,7 @@ ASSIGNMENT = Assignment(
         TRAINED_CER,
         TRAINED_WER,
     ),
+    ci_minutes=4.0,
     limits=Limits(notebook_wall_s=600.0, notebook_cpu_s=600, cell_timeout_s=120.0, memory_mb=4096,
                   disk_mb=256, max_restarts=6),
     preload=LIBROSA_PRELOAD,
