@@ -30,6 +30,8 @@ import numpy as np
 
 from asrlab.text import CharTokenizer
 from asrlab_grade.compare import ArrayClose, Exact, LogArrayClose
+from asrlab_grade.recipes import ctc as recipes
+from asrlab_grade.recipes import source
 from asrlab_grade.task import Assignment, Case, FunctionTask, Limits
 
 TOKENIZER = CharTokenizer()              # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
@@ -127,13 +129,7 @@ def alignment_reference(log_probs, labels, blank=BLANK):
 
 
 # ----------------------------------------------------------------------------- greedy
-GREEDY_ADAPTER = '''
-def adapt(greedy_decode, log_probs, blank):
-    ids = greedy_decode(log_probs, blank=blank)
-    if hasattr(ids, "tolist"):          # a numpy array or a tensor of ids is fine too
-        ids = ids.tolist()
-    return [int(i) for i in ids]
-'''
+GREEDY_ADAPTER = source(recipes.greedy_adapter)
 
 
 def frames_from_path(rng: np.random.Generator, path: List[int], classes: int, peak: float) -> np.ndarray:
@@ -167,12 +163,7 @@ def greedy_reference(log_probs, blank):
 
 
 # ----------------------------------------------------------------------------- beam search
-BEAM_ADAPTER = '''
-def adapt(prefix_beam_search, log_probs, lm_text, lm_order, beam_size, alpha, beta, min_prob):
-    from asrlab.lm import estimate_kneser_ney
-    lm = estimate_kneser_ney(lm_text, order=lm_order)
-    return prefix_beam_search(log_probs, lm, beam_size=beam_size, alpha=alpha, beta=beta, min_prob=min_prob)
-'''
+BEAM_ADAPTER = source(recipes.beam_adapter)
 
 # The LM text: a fixed small world in which some word sequences are far likelier than others.
 LM_TEXT = [

@@ -59,6 +59,8 @@ from asrlab.text import HVBVocab
 
 from asrlab_grade.compare import PASS, ArrayClose, Exact, FieldsClose, ScalarClose, Verdict
 from asrlab_grade.jitcache import LIBROSA_PRELOAD
+from asrlab_grade.recipes import e2e_mtl as recipes
+from asrlab_grade.recipes import source
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
 SAMPLE_RATE = HVB_FEATURES["sample_rate"]
@@ -118,31 +120,7 @@ def feature_reference(wav, sr, n_mels, n_fft, win_length, hop_length):
 
 
 # ----------------------------------------------------------------------------- task 2: one example
-DATASET_ADAPTER = '''
-def adapt(dataset_class, waveforms, transcripts, settings):
-    """Write a one-speaker corpus (data.h5 + labels.npz) into the scratch folder, build the dataset, read every item."""
-    import tempfile
-    import h5py
-    import numpy as np
-    import torch
-
-    root = tempfile.mkdtemp(prefix="hvb-", dir=".")
-    with h5py.File(f"{root}/data.h5", "w") as h5:
-        group = h5.create_group("waveforms")
-        for i, wav in enumerate(waveforms):
-            group.create_dataset(str(i), data=np.asarray(wav, dtype=np.float32))
-    np.savez(f"{root}/labels.npz", human_transcripts=np.array(transcripts), speaker_ids=np.zeros(len(transcripts), dtype=np.int64))
-    dataset = dataset_class(root, "test", **settings)      # one speaker: every utterance is in the test split
-    out = {"features": [], "input_lengths": [], "labels": [], "label_lengths": []}
-    for index in range(len(waveforms)):
-        features, input_length, labels, label_length = dataset.get_primary_task_data(index)
-        out["features"].append(torch.as_tensor(features).detach().cpu().numpy())
-        out["input_lengths"].append(int(input_length))
-        out["labels"].append(torch.as_tensor(labels).detach().cpu().numpy())
-        out["label_lengths"].append(int(label_length))
-    return {"features": np.stack(out["features"]), "input_lengths": np.array(out["input_lengths"], dtype=np.int64),
-            "labels": np.stack(out["labels"]), "label_lengths": np.array(out["label_lengths"], dtype=np.int64)}
-'''
+DATASET_ADAPTER = source(recipes.dataset_adapter)
 
 TRANSCRIPTS = [
     "hi i would like to check my balance", "can you reset my password please", "[noise] yes that's right thank you",
@@ -190,13 +168,7 @@ def dataset_reference(waveforms, transcripts, settings):
 
 
 # ----------------------------------------------------------------------------- task 3: CTC loss
-CTC_LOSS_ADAPTER = '''
-def adapt(get_ctc_loss, log_probs, targets, input_lengths, target_lengths, blank):
-    import torch
-    loss = get_ctc_loss(torch.as_tensor(log_probs), torch.as_tensor(targets), torch.as_tensor(input_lengths),
-                        torch.as_tensor(target_lengths), blank=blank)
-    return float(torch.as_tensor(loss).detach().reshape(()))
-'''
+CTC_LOSS_ADAPTER = source(recipes.ctc_loss_adapter)
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -236,18 +208,7 @@ def ctc_loss_reference(log_probs, targets, input_lengths, target_lengths, blank)
 
 
 # ----------------------------------------------------------------------------- task 4: the model
-MODEL_ADAPTER = '''
-def adapt(model_class, config, state, feats, lengths):
-    import numpy as np
-    import torch
-    model = model_class(**config)
-    model.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
-    model.eval()
-    with torch.no_grad():
-        log_probs, out_lengths, hidden = model(torch.as_tensor(feats), torch.as_tensor(lengths))
-    return {"log_probs": log_probs.detach().cpu().numpy(), "lengths": torch.as_tensor(out_lengths).cpu().numpy().astype(np.int64),
-            "hidden": hidden.detach().cpu().numpy()}
-'''
+MODEL_ADAPTER = source(recipes.model_adapter)
 
 
 def _reference_model(config: dict):
@@ -308,11 +269,7 @@ def model_reference(config, state, feats, lengths):
 
 
 # ----------------------------------------------------------------------------- task 6: best and worst
-LOW_HIGH_ADAPTER = '''
-def adapt(lowest_and_highest_cer, references, hypotheses):
-    low, low_cer, high, high_cer = lowest_and_highest_cer(references, hypotheses)
-    return [int(low), float(low_cer), int(high), float(high_cer)]
-'''
+LOW_HIGH_ADAPTER = source(recipes.low_high_adapter)
 
 
 class LowHighClose:
@@ -357,25 +314,7 @@ def low_high_reference(references, hypotheses):
 
 
 # ----------------------------------------------------------------------------- task 7: transcribe
-TRANSCRIBE_ADAPTER = '''
-def adapt(transcribe, wav, weight, bias):
-    import torch
-    from torch import nn
-
-    class FrameClassifier(nn.Module):
-        """A one-layer stand-in for a trained model: log_softmax(features @ W + b), one output per frame."""
-        def __init__(self):
-            super().__init__()
-            self.linear = nn.Linear(weight.shape[1], weight.shape[0])
-            self.linear.weight.data = torch.as_tensor(weight)
-            self.linear.bias.data = torch.as_tensor(bias)
-
-        def forward(self, inputs, input_lengths):
-            return self.linear(inputs).log_softmax(-1), input_lengths, inputs
-
-    text = transcribe(FrameClassifier(), wav)
-    return text if isinstance(text, str) else repr(text)
-'''
+TRANSCRIBE_ADAPTER = source(recipes.transcribe_adapter)
 
 
 def transcribe_cases(rng: np.random.Generator) -> List[Case]:
@@ -402,11 +341,7 @@ def transcribe_reference(wav, weight, bias):
 
 
 # ----------------------------------------------------------------------------- task 8: pooling
-POOL_ADAPTER = '''
-def adapt(masked_mean_pool, hidden, lengths):
-    import torch
-    return torch.as_tensor(masked_mean_pool(torch.as_tensor(hidden), torch.as_tensor(lengths))).detach().cpu().numpy()
-'''
+POOL_ADAPTER = source(recipes.pool_adapter)
 
 
 def pool_cases(rng: np.random.Generator) -> List[Case]:
@@ -430,15 +365,7 @@ def pool_reference(hidden, lengths):
 
 
 # ----------------------------------------------------------------------------- task 9: the heads
-HEAD_ADAPTER = '''
-def adapt(head_class, weight, bias, pooled, targets):
-    import torch
-    head = head_class(weight.shape[1], weight.shape[0])
-    head.load_state_dict({"linear.weight": torch.as_tensor(weight), "linear.bias": torch.as_tensor(bias)})
-    outputs = head(torch.as_tensor(pooled))
-    loss = head.get_loss(outputs, torch.as_tensor(targets))
-    return {"outputs": outputs.detach().cpu().numpy(), "loss": float(torch.as_tensor(loss).detach().reshape(()))}
-'''
+HEAD_ADAPTER = source(recipes.head_adapter)
 
 HEAD_COMPARE = FieldsClose(outputs=ArrayClose(rtol=1e-4, atol=1e-5, dtype="kind"), loss=ScalarClose(rtol=1e-4, atol=1e-6))
 
@@ -507,12 +434,7 @@ def sentiment_reference(weight, bias, pooled, targets):
 
 
 # ----------------------------------------------------------------------------- task 10: the weighted sum
-COMBINE_ADAPTER = '''
-def adapt(combine_losses, losses, weights):
-    import torch
-    total = combine_losses({k: torch.tensor(v) for k, v in losses.items()}, weights)
-    return float(torch.as_tensor(total).detach().reshape(()))
-'''
+COMBINE_ADAPTER = source(recipes.combine_adapter)
 
 
 def combine_cases(rng: np.random.Generator) -> List[Case]:
@@ -535,29 +457,7 @@ def combine_reference(losses, weights):
 
 
 # ----------------------------------------------------------------------------- training tasks
-EVALUATE = '''
-def evaluate(model, inputs, device):
-    """Greedy transcripts of 8 kHz waveforms with the course features (log-Mel in dB, normalised per band)."""
-    import librosa
-    import numpy as np
-    import torch
-    from asrlab.decoding import ctc_greedy_ids
-    from asrlab.features import HVB_FEATURES as s
-    from asrlab.text import HVBVocab
-
-    vocab = HVBVocab()
-    texts = []
-    for wav in inputs:
-        mel = librosa.feature.melspectrogram(y=np.asarray(wav, dtype=np.float32), sr=s["sample_rate"],
-                                             n_mels=s["n_mels"], n_fft=s["n_fft"], win_length=s["win_length"],
-                                             hop_length=s["hop_length"])
-        db = librosa.power_to_db(mel).T
-        feats = torch.from_numpy(((db - db.mean(0)) / (db.std(0) + 1e-5)).astype(np.float32))[None].to(device)
-        out = model(feats, torch.tensor([feats.shape[1]], device=device))
-        log_probs, lengths = (out[0], out[1]) if isinstance(out, (tuple, list)) else (out["log_probs"], out["lengths"])
-        texts.append(vocab.decode(ctc_greedy_ids(log_probs.float(), lengths, vocab.blank)[0]))
-    return texts
-'''
+EVALUATE = source(recipes.evaluate, name="evaluate")
 
 
 @functools.lru_cache(maxsize=1)
