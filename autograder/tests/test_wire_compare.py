@@ -121,3 +121,15 @@ def test_fields_close_names_the_field_that_differs():
     assert compare({"lengths": [3, 1], "loss": 1.0}, {"lengths": [3, 2], "loss": 1.0}).message.startswith("lengths:")
     assert "no 'loss'" in compare({"lengths": [3, 2]}, {"lengths": [3, 2], "loss": 1.0}).message
     assert "expected a dict" in compare([3, 2], {"lengths": [3, 2], "loss": 1.0}).message
+
+
+def test_per_budget_settings_resolve_when_a_run_grades(monkeypatch):
+    from asrlab_grade.task import PerBudget, for_budget
+    from asrlab_grade.tasks.e2e_mtl import TRAINED_CTC
+
+    bands = PerBudget(full=(Band(30.0, 1.0),), ci=(Band(35.0, 1.0),))
+    monkeypatch.setenv("ASRLAB_BUDGET", "ci")
+    assert for_budget(bands)[0].max_value == 35.0 and for_budget(TRAINED_CTC.bands)[0].max_value == 42.0
+    monkeypatch.setenv("ASRLAB_BUDGET", "full")
+    assert for_budget(bands)[0].max_value == 30.0 and for_budget(TRAINED_CTC.bands)[0].max_value == 35.0
+    assert for_budget("CER %") == "CER %"
