@@ -17,6 +17,7 @@ from typing import List, Optional
 
 from . import hidden, secret
 from .autograde import grade_all, make_context
+from .cellnames import names_only_tests_define
 from .course_folder import Course, Submission
 from .notebook import cell_source, graded_cells, is_answer, nbgrader_meta, read_notebook
 from .progress import CellProgress
@@ -44,6 +45,9 @@ def lint(course: Course, name: str) -> List[str]:
             cell_ids.append(gid)
             if pts <= 0:
                 problems.append(f"{rel.name}: test cell {gid} has no points")
+        for cell_id, used in names_only_tests_define(nb["cells"]):
+            problems.append(f"{rel.name}: cell {cell_id} uses {used}, which only a graded test cell defines; "
+                            "the grader does not run test cells, so define it (e.g. import it) in a cell before")
         for c in nb["cells"]:
             if any(m in cell_source(c) for m in LEAK_MARKERS):
                 problems.append(f"{rel.name}: released cell {nbgrader_meta(c).get('grade_id')} contains "
