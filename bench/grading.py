@@ -71,7 +71,7 @@ def build_course(work: Path, n: int) -> Path:
 def own_compute_seconds(course: Path) -> float:
     """Seconds to run one submission's graded code in a warm process without a sandbox."""
     sys.path.insert(0, str(ROOT / "autograder"))
-    from asrlab_grade.course import Course
+    from asrlab_grade.course_folder import Course
     from asrlab_grade.notebook import read_notebook, rebuild
     from asrlab_grade.task import FunctionTask, TrainingTask
     import numpy as np

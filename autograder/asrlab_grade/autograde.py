@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from . import jitcache, secret
+from . import jitcache, preload, secret
 from .bwrap import SandboxSpec, check_bwrap, covered_dirs, default_allowlist
-from .course import Course, Submission
+from .course_folder import Course, Submission
 from .grader import GraderError, RunContext, grade_notebook
 from .notebook import graded_cells, manual_cells, read_notebook
 from .pool import SandboxPool
@@ -96,8 +96,8 @@ def grade_all(ctx: RunContext, subs: Sequence[Submission], workers: int, warm: b
               progress: bool = True) -> List[Dict[str, Any]]:
     """Grade every submission; results come back in the order of ``subs``."""
     forbid = tuple(sorted({n for t in ctx.assignment.tasks for n in t.forbidden}))
-    launcher = Launcher(ctx.run_root, ctx.spec, tuple(ctx.assignment.preload), forbid,
-                        jitcache.prepare(ctx.assignment.preload))
+    modules = preload.modules(ctx.assignment, ctx.release.values())
+    launcher = Launcher(ctx.run_root, ctx.spec, modules, forbid, jitcache.prepare(modules))
     pool = SandboxPool(launcher, workers, len(subs), ahead=warm)
     results: Dict[int, Dict[str, Any]] = {}
 

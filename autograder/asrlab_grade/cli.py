@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .autograde import default_workers, grade_all, make_context
 from .bwrap import SandboxUnavailable
-from .course import Course, CourseError, discover, find_course_root
+from .course_folder import Course, CourseError, discover, find_course_root
 from .report import summary_table, write_outputs
 
 # --gradebook without a value: the gradebook.db of the course folder, as nbgrader uses.

@@ -21,6 +21,9 @@ from .wire import Tensorish
 
 # How many differing elements a message spells out before it summarises.
 MAX_LISTED = 1
+# Log-probabilities this low are read as log(0): a student may use a large negative number instead of -inf.
+LOG_ZERO_BELOW = -1e8
+PROBABILITIES_HINT = "your values look like probabilities: return log-probabilities"
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,52 @@ class Exact:
             return ArrayClose(rtol=0, atol=0, dtype="exact")(got, expected)
         if got != expected:
             return Verdict(False, f"expected {expected!r}, got {got!r}")
+        return PASS
+
+
+def log_zero_as_inf(arr: Any) -> Any:
+    """A float array with values below :data:`LOG_ZERO_BELOW` set to ``-inf``; anything else unchanged."""
+    if type(arr) is np.ndarray and arr.dtype.kind == "f":
+        return np.where(arr < LOG_ZERO_BELOW, -np.inf, arr)
+    return arr
+
+
+def looks_like_probabilities(arr: Any, expected: np.ndarray) -> bool:
+    """Whether ``arr`` has the log-domain ``expected``'s shape but holds values in [0, 1]."""
+    return (type(arr) is np.ndarray and arr.shape == np.shape(expected) and arr.size > 1
+            and bool(np.all((arr >= 0) & (arr <= 1))))
+
+
+class LogArrayClose:
+    """:class:`ArrayClose` on log-domain arrays, reading values below :data:`LOG_ZERO_BELOW` as ``-inf``."""
+
+    def __init__(self, rtol: float, atol: float) -> None:
+        self.inner = ArrayClose(rtol=rtol, atol=atol, dtype="kind", container="either")
+
+    def __call__(self, got: Any, expected: Any) -> Verdict:
+        arr = log_zero_as_inf(got.array if isinstance(got, Tensorish) else got)
+        got = Tensorish(arr, got.torch_dtype) if isinstance(got, Tensorish) else arr
+        verdict = self.inner(got, expected)
+        if not verdict.ok and "differ" in verdict.message and looks_like_probabilities(arr, expected):
+            return Verdict(False, f"{verdict.message}; {PROBABILITIES_HINT}")
+        return verdict
+
+
+class FieldsClose:
+    """A dict result compared field by field; ``fields`` maps a key to the comparator of that key."""
+
+    def __init__(self, **fields: Comparator) -> None:
+        self.fields = fields
+
+    def __call__(self, got: Any, expected: Any) -> Verdict:
+        if type(got) is not dict:
+            return Verdict(False, f"expected a dict with keys {sorted(self.fields)}, got {type(got).__name__}")
+        for key, compare in self.fields.items():
+            if key not in got:
+                return Verdict(False, f"the result has no {key!r}")
+            verdict = compare(got[key], expected[key])
+            if not verdict.ok:
+                return Verdict(False, f"{key}: {verdict.message}")
         return PASS
 
 

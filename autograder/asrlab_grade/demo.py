@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import List
 
 from . import cli
-from .course import Course
+from .course_folder import Course
 from .samples import write_samples
 
 ASSIGNMENT = "ctc"

@@ -23,7 +23,7 @@ from .compare import Verdict
 from .notebook import SubmissionError, answered_manual_cells, graded_cells, manual_cells, read_notebook, rebuild
 from .scan import review_flags
 from .session import GraderError, Sandbox, Session, run_session
-from .task import Assignment, Case, FunctionTask, TrainingTask, band_fraction
+from .task import Assignment, Case, FunctionTask, TrainingTask, band_fraction, for_budget
 
 __all__ = ["GraderError", "RunContext", "grade_notebook"]
 
@@ -174,13 +174,14 @@ def _score_training(task: TrainingTask, max_points: float, cs: CaseSet, s: Sessi
         preds = wire.decode(ev.get("value"))
         if isinstance(preds, np.ndarray):
             preds = preds.tolist()
-        value = float(task.metric(cs.references[0], preds))
+        value = float(for_budget(task.metric)(cs.references[0], preds))
     except Exception as e:  # noqa: BLE001
         return TaskResult(task.grade_id, 0.0, max_points, 0, 1,
                           [f"the model's predictions could not be scored: {e}"], "training")
-    frac = band_fraction(value, task.bands)
-    bands = ", ".join(f"<= {b.max_value:g}: {b.fraction:.0%}" for b in task.bands)
-    msg = f"{task.metric_name} on the hidden test split: {value:.2f} -> {frac:.0%} of the points (bands {bands})"
+    task_bands = for_budget(task.bands)
+    frac = band_fraction(value, task_bands)
+    bands = ", ".join(f"<= {b.max_value:g}: {b.fraction:.0%}" for b in task_bands)
+    msg = f"{for_budget(task.metric_name)} on the hidden test split: {value:.2f} -> {frac:.0%} of the points (bands {bands})"
     return TaskResult(task.grade_id, round(max_points * frac, 4), max_points, int(frac == 1.0), 1,
                       [msg], "training")
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Dict, List
 
-from .course import Course, CourseError
+from .course_folder import Course, CourseError
 from .notebook import manual_cells, read_notebook
 from .report import manual_note
 from .release import build_wheel

@@ -7,7 +7,7 @@ would compile them again, inside the time limits of the student's first call. In
 grader fills a cache once per machine and library versions, by importing the assignment's
 preload modules in a trusted process::
 
-    cache = jitcache.prepare(assignment.preload)     # None when nothing there uses numba
+    cache = jitcache.prepare(modules)     # the preload list; None when nothing there uses numba
 
 Each sandbox sees that folder read-only and its worker copies it into the sandbox's own
 scratch folder before importing anything (:func:`asrlab_grade.worker.main`), so a submission
@@ -24,7 +24,7 @@ import tempfile
 import warnings
 from importlib import metadata
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 from . import hidden
 
@@ -51,10 +51,17 @@ def _version(dist: str) -> str:
         return "-"
 
 
+def _modules(preload: Sequence[str]) -> List[str]:
+    """What fills the cache: :data:`LIBROSA_PRELOAD` and any other numba user the preload names."""
+    extra = [m for m in preload if needs_cache([m]) and m not in LIBROSA_PRELOAD]
+    return [*LIBROSA_PRELOAD, *sorted(extra)]
+
+
 def cache_path(preload: Sequence[str]) -> Path:
-    """The cache folder for these modules, this Python environment and these library versions."""
+    """The cache folder for these modules, this Python environment and these library versions
+    (one folder serves every assignment that preloads :data:`LIBROSA_PRELOAD`)."""
     key = "|".join([os.path.realpath(sys.prefix), sys.version, _version("numba"), _version("librosa"),
-                    ",".join(sorted(preload))])
+                    ",".join(_modules(preload))])
     return hidden.cache_dir() / f"numba-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
@@ -75,12 +82,12 @@ def prepare(preload: Sequence[str]) -> Optional[Path]:
     code = ("import importlib, sys\nfor m in sys.argv[1:]:\n    try:\n        importlib.import_module(m)\n"
             "    except Exception:\n        pass\n")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(work), OMP_NUM_THREADS="1")
-    res = subprocess.run([sys.executable, "-c", code, *preload], env=env, capture_output=True, text=True,
-                         timeout=PREPARE_TIMEOUT_S)
+    res = subprocess.run([sys.executable, "-c", code, *_modules(preload)], env=env, capture_output=True,
+                         text=True, timeout=PREPARE_TIMEOUT_S)
     if res.returncode != 0:
         shutil.rmtree(work, ignore_errors=True)
-        warnings.warn(f"importing {', '.join(preload)} to fill the numba cache failed, so every sandbox "
-                      f"compiles librosa's kernels itself (slow): {res.stderr.strip()[-800:]}")
+        warnings.warn(f"importing {', '.join(_modules(preload))} to fill the numba cache failed, so every "
+                      f"sandbox compiles librosa's kernels itself (slow): {res.stderr.strip()[-800:]}")
         return None
     (work / DONE).write_text("")
     try:

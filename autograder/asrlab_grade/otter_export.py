@@ -25,7 +25,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, List
 
-from .course import Course, CourseError
+from .course_folder import Course, CourseError
 from .notebook import cell_source, is_answer, is_graded_test, is_written_answer, nbgrader_meta
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
-from .course import Course, CourseError
+from .course_folder import Course, CourseError
 
 SETTINGS_FILE = "release.toml"
 SOURCE_LINE = re.compile(r'^ASRLAB_SOURCE = "[^"\n]*"', re.MULTILINE)

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, Mapping, Tuple
 
-from .course import Course, CourseError
+from .course_folder import Course, CourseError
 from .notebook import cell_source, is_answer, is_written_answer, nbgrader_meta
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")

@@ -62,6 +62,6 @@ def derive_seed(purpose: str) -> int:
     """A positive 31-bit seed for ``purpose`` from the active course secret (any RNG takes it)."""
     if _active is None:
         raise RuntimeError("no course secret is active: grade through `asrlab-grade` (it creates "
-                           f"one per course) or call asrlab_grade.secret.activate(...)")
+                           "one per course) or call asrlab_grade.secret.activate(...)")
     digest = hmac.new(_active, purpose.encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:8], "big") % (2**31 - 1) + 1

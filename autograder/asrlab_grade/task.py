@@ -86,6 +86,28 @@ class Band:
 
 
 @dataclass(frozen=True)
+class PerBudget:
+    """A setting that depends on the training budget (:func:`asrlab.course.budget`), resolved when a
+    run grades, so the bands of a ``ci`` run and of a ``full`` run come from one declaration::
+
+        bands=PerBudget(full=(Band(30, 1.0), Band(40, 0.5)), ci=(Band(35, 1.0), Band(45, 0.5)))
+    """
+
+    full: Any
+    ci: Any
+
+    def now(self) -> Any:
+        from asrlab import course
+
+        return course.pick(full=self.full, ci=self.ci)
+
+
+def for_budget(value: Any) -> Any:
+    """``value`` for the current budget (a :class:`PerBudget`), else ``value`` itself."""
+    return value.now() if isinstance(value, PerBudget) else value
+
+
+@dataclass(frozen=True)
 class TrainingTask:
     """Grade a model the student trained and saved.
 
@@ -109,6 +131,7 @@ class TrainingTask:
             that re-grading gives identical scores.
         bands: ordered from best to worst, e.g. WER <= 35 full marks, <= 40 0.75, ...
         metric_name: how the value is shown, e.g. ``"WER %"``.
+        ``metric``, ``metric_name`` and ``bands`` may each be a :class:`PerBudget`.
     """
 
     grade_id: str
@@ -116,10 +139,10 @@ class TrainingTask:
     model_class: str
     evaluate_source: str
     test_split: Callable[[], Tuple[Any, Any]]
-    metric: Callable[[Any, Any], float]
-    bands: Tuple[Band, ...]
+    metric: Union[Callable[[Any, Any], float], PerBudget]
+    bands: Union[Tuple[Band, ...], PerBudget]
     skip_cells: Tuple[str, ...] = ()
-    metric_name: str = "error %"
+    metric_name: Union[str, PerBudget] = "error %"
     forbidden: Tuple[str, ...] = ()
     timeout_s: float = DEFAULT_TRAIN_EVAL_TIMEOUT_S
     cpu_s: Optional[float] = None
@@ -149,8 +172,11 @@ class Assignment:
         name: the nbgrader assignment id (folder name under ``assignments/``).
         tasks: one task per graded test cell.
         limits: sandbox limits.
-        preload: modules the warm workers import before forking sandboxes (``"torch"``
-            makes each sandbox start with torch already loaded).
+        preload: modules the sandbox's worker imports before the job starts, beyond what
+            the release notebooks and the task recipes import (which :mod:`asrlab_grade.preload`
+            reads off them): modules loaded lazily, e.g. librosa's submodules.
+        ci_minutes: about how long ``validate`` takes on two cores with ``ASRLAB_BUDGET=ci``
+            (training the solution, then grading); parallel ``validate`` runs start the longest first.
         submission_files: extra files copied from the submission folder into the sandbox
             (checkpoints of training tasks are added automatically).
         visible: folders the sandbox may read besides the Python environment and the
@@ -161,7 +187,8 @@ class Assignment:
     name: str
     tasks: Tuple[Task, ...]
     limits: Limits = Limits()
-    preload: Tuple[str, ...] = ("numpy",)
+    preload: Tuple[str, ...] = ()
+    ci_minutes: float = 0.0
     submission_files: Tuple[str, ...] = ()
     visible: Tuple[str, ...] = ()
 

@@ -18,7 +18,8 @@ from typing import Any, Dict, List, Optional
 
 from . import hidden, secret
 from .autograde import grade_all, make_context
-from .course import Course, Submission
+from .cellnames import names_only_tests_define
+from .course_folder import Course, Submission
 from .notebook import cell_source, graded_cells, is_answer, manual_cells, nbgrader_meta, read_notebook
 from .progress import CellProgress
 from .task import TrainingTask
@@ -62,6 +63,9 @@ def lint(course: Course, name: str) -> List[str]:
             manual_ids.append(gid)
             if pts <= 0:
                 problems.append(f"{rel.name}: written answer {gid} has no points")
+        for cell_id, used in names_only_tests_define(nb["cells"]):
+            problems.append(f"{rel.name}: cell {cell_id} uses {used}, which only a graded test cell defines; "
+                            "the grader does not run test cells, so define it (e.g. import it) in a cell before")
         for c in nb["cells"]:
             if any(m in cell_source(c) for m in LEAK_MARKERS):
                 problems.append(f"{rel.name}: released cell {nbgrader_meta(c).get('grade_id')} contains "
@@ -177,6 +181,7 @@ def _validate(course: Course, names: List[str], workers: int, progress: bool, in
         results = [_validate_one(course, name, workers, progress, threads, insecure) for name in names]
     else:
         print(f"validate: {plan.processes} assignments at a time, {plan.threads} threads each", flush=True)
+        names = longest_first(course, names)
         with ThreadPoolExecutor(max_workers=plan.processes) as pool:
             results = list(pool.map(lambda name: _validate_one(course, name, workers, progress, threads, insecure), names))
     return [problem for found in results for problem in found]
@@ -186,6 +191,17 @@ def _manual_summary(result: Dict[str, Any]) -> str:
     """``, written answers N points (graded by hand)`` when the assignment has some."""
     points = result.get("manual_points", 0)
     return f", written answers {points:g} points (graded by hand)" if points else ""
+
+
+def longest_first(course: Course, names: List[str]) -> List[str]:
+    """``names`` by decreasing ``Assignment.ci_minutes`` (stable): run in parallel in this order, the
+    short assignments fill the gaps at the end instead of one long run trailing alone."""
+    def minutes(name: str) -> float:
+        try:
+            return course.load_assignment(name).ci_minutes
+        except Exception:  # noqa: BLE001 - a broken task module is reported when it is validated
+            return 0.0
+    return sorted(names, key=lambda n: -minutes(n))
 
 
 def _validate_one(course: Course, name: str, workers: int, progress: bool, threads: Optional[int],

@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, T
 import numpy as np
 
 from asrlab_grade import wire
-from asrlab_grade.course import Course
+from asrlab_grade.course_folder import Course
 from asrlab_grade.notebook import graded_cells, manual_cells
 from asrlab_grade.samples import filled_release, solution_answers
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from asrlab_grade.course import Course
+from asrlab_grade.course_folder import Course
 from harness import ROOT, answer_sources, nbgrader_round_trip, score, solution_notebook
 from harness import namespace as run_cells
 

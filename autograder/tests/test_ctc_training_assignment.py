@@ -14,7 +14,7 @@ from typing import Any, Dict
 import numpy as np
 import pytest
 
-from asrlab_grade.course import Course
+from asrlab_grade.course_folder import Course
 from asrlab_grade.task import band_fraction
 from harness import ROOT, answer_sources, nbgrader_round_trip, score_cases, solution_notebook
 from harness import namespace as run_cells

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from asrlab_grade import cli
-from asrlab_grade.course import Course, CourseError
+from asrlab_grade.course_folder import Course, CourseError
 from asrlab_grade.samples import write_samples
 
 ROOT = Path(__file__).resolve().parents[2]

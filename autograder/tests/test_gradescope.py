@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from asrlab_grade import cli
-from asrlab_grade.course import Course
+from asrlab_grade.course_folder import Course
 from asrlab_grade.samples import write_samples
 from asrlab_grade.secret import load_or_create, secret_path
 

@@ -90,7 +90,7 @@ def test_validate_command(course, capsys):
 
 
 def test_validate_runs_assignments_in_parallel_with_a_share_of_the_cores(course, capsys):
-    from asrlab_grade.course import Course
+    from asrlab_grade.course_folder import Course
     from asrlab_grade.threads import available_cores
     from asrlab_grade.validate import validate
 
@@ -120,7 +120,7 @@ def broken_course(tmp_path, course) -> Path:
 
 
 def test_lint_catches_a_broken_course(broken_course):
-    from asrlab_grade.course import Course
+    from asrlab_grade.course_folder import Course
     from asrlab_grade.validate import lint
     problems = "\n".join(lint(Course(broken_course), "demo"))
     assert "has outputs" in problems
@@ -143,7 +143,7 @@ def test_cpu_limit_per_call(tmp_path, course, release_nb):
     """A call that burns CPU is stopped by its task's cpu_s even when wall time remains."""
     import dataclasses
     from asrlab_grade.autograde import grade_all, make_context
-    from asrlab_grade.course import Course, discover
+    from asrlab_grade.course_folder import Course, discover
     subs = tmp_path / "subs"
     submit(subs, "burner", with_answers(release_nb, {"softmax_answer": "def softmax(x):\n    while True:\n        pass\n"}))
     ctx = make_context(Course(course), "demo", hide_extra=[subs])
@@ -160,7 +160,7 @@ def test_adapter_grades_through_public_recipe(tmp_path, course, student_nb):
     import dataclasses
     import numpy as np
     from asrlab_grade.autograde import grade_all, make_context
-    from asrlab_grade.course import Course, discover
+    from asrlab_grade.course_folder import Course, discover
     subs = tmp_path / "subs"
     submit(subs, "ann", student_nb)
     ctx = make_context(Course(course), "demo", hide_extra=[subs])
@@ -247,3 +247,20 @@ def test_run_json_records_budget_hidden_split_and_versions(tmp_path, course, rel
     assert len(run["hidden_split"]) == 12 and run["hidden_split"] == hidden.split_id()
     text = (out / "run.json").read_text()
     assert str(hidden.hidden_seed()) not in text and secret.load_or_create(secret.secret_path(course)).decode() not in text
+
+
+def test_parallel_validate_starts_the_longest_assignments_first():
+    from types import SimpleNamespace
+
+    from asrlab_grade.validate import longest_first
+
+    minutes = {"ctc": 0.5, "wav2vec2": 11.5, "rnnt": 4.0, "e2e_mtl": 2.0}
+
+    class FakeCourse:
+        def load_assignment(self, name):
+            if name == "broken":
+                raise SyntaxError("a task module that does not import")
+            return SimpleNamespace(ci_minutes=minutes[name])
+
+    assert longest_first(FakeCourse(), ["ctc", "broken", "e2e_mtl", "wav2vec2", "rnnt"]) == \
+        ["wav2vec2", "rnnt", "e2e_mtl", "ctc", "broken"]

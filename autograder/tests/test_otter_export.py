@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from asrlab_grade import cli
-from asrlab_grade.course import Course
 from asrlab_grade.notebook import graded_cells, manual_cells
 from asrlab_grade.otter_export import master_notebook, public_part
 

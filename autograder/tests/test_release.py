@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from asrlab_grade.course import Course, CourseError
+from asrlab_grade.course_folder import Course, CourseError
 from asrlab_grade.release import PLACEHOLDER, package_sources, release
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from typing import Any, Dict
 import numpy as np
 import pytest
 
-from asrlab_grade.course import Course
+from asrlab_grade.course_folder import Course
 from harness import ROOT, answer_sources, nbgrader_round_trip, release_points, score, solution_notebook
 from harness import namespace as run_cells
 

@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from asrlab_grade.course import Course  # noqa: E402
+from asrlab_grade.course_folder import Course  # noqa: E402
 from asrlab_grade.task import band_fraction  # noqa: E402
 from harness import ROOT, answer_sources, nbgrader_round_trip, score_cases, solution_notebook  # noqa: E402
 from harness import namespace as run_cells  # noqa: E402

@@ -100,3 +100,36 @@ def test_asrlab_metric_is_percent_and_lazy():
     wer = asrlab_metric("wer")
     assert wer(["the cat sat", "a dog"], ["the cat sad", "a dog"]) == pytest.approx(20.0)
     assert np.isnan(wer(["a"], [3])), "non-string predictions score nothing"
+
+
+def test_log_array_close_reads_very_negative_values_as_log_zero_and_spots_probabilities():
+    from asrlab_grade.compare import LogArrayClose
+
+    want = np.array([[0.0, -np.inf], [-0.5, -1.2]])
+    compare = LogArrayClose(rtol=1e-6, atol=1e-6)
+    assert compare(np.array([[0.0, -1e30], [-0.5, -1.2]]), want).ok
+    assert not compare(np.array([[0.0, -1e3], [-0.5, -1.2]]), want).ok   # -1000 is a probability, not log(0)
+    probs = compare(np.exp(np.array([[0.0, -50.0], [-0.5, -1.2]])), want)
+    assert not probs.ok and "log-probabilities" in probs.message
+
+
+def test_fields_close_names_the_field_that_differs():
+    from asrlab_grade.compare import FieldsClose, ScalarClose
+
+    compare = FieldsClose(lengths=Exact(), loss=ScalarClose(rtol=1e-6, atol=0))
+    assert compare({"lengths": [3, 2], "loss": 1.0}, {"lengths": [3, 2], "loss": 1.0}).ok
+    assert compare({"lengths": [3, 1], "loss": 1.0}, {"lengths": [3, 2], "loss": 1.0}).message.startswith("lengths:")
+    assert "no 'loss'" in compare({"lengths": [3, 2]}, {"lengths": [3, 2], "loss": 1.0}).message
+    assert "expected a dict" in compare([3, 2], {"lengths": [3, 2], "loss": 1.0}).message
+
+
+def test_per_budget_settings_resolve_when_a_run_grades(monkeypatch):
+    from asrlab_grade.task import PerBudget, for_budget
+    from asrlab_grade.tasks.e2e_mtl import TRAINED_CTC
+
+    bands = PerBudget(full=(Band(30.0, 1.0),), ci=(Band(35.0, 1.0),))
+    monkeypatch.setenv("ASRLAB_BUDGET", "ci")
+    assert for_budget(bands)[0].max_value == 35.0 and for_budget(TRAINED_CTC.bands)[0].max_value == 42.0
+    monkeypatch.setenv("ASRLAB_BUDGET", "full")
+    assert for_budget(bands)[0].max_value == 30.0 and for_budget(TRAINED_CTC.bands)[0].max_value == 35.0
+    assert for_budget("CER %") == "CER %"

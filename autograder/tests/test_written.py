@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import jsonschema
 import pytest
 
-from asrlab_grade.course import Course
+from asrlab_grade.course_folder import Course
 from asrlab_grade.gradebook import write_gradebook
 from asrlab_grade.gradescope import instructions, results_json
 from asrlab_grade.notebook import (answered_manual_cells, cell_source, graded_cells, is_written_answer, manual_cells,

@@ -4,9 +4,11 @@ Every model in the course consumes ``(B, T, n_mels)`` log-Mel features computed 
 waveforms. Two implementations exist and agree with each other (tested):
 
 * :class:`LogMel` -- a torch ``nn.Module`` (CPU or GPU, batched, with lengths) used as a model front end;
-* :func:`librosa_log_mel` -- the numpy/librosa pipeline of the HarperValleyBank assignment
-  (``librosa.feature.melspectrogram`` -> ``librosa.power_to_db`` -> ``librosa.util.normalize``),
-  one utterance at a time.
+* :func:`librosa_log_mel` -- the numpy/librosa pipeline of the original HarperValleyBank recipe
+  (``librosa.feature.melspectrogram`` -> ``librosa.power_to_db`` -> ``librosa.util.normalize``, which
+  scales each *frame* by its peak), one utterance at a time. The ``e2e_mtl`` assignment normalizes
+  each mel *band* over time instead: ``LogMel(**HVB_FEATURES, log_scale="db")`` then
+  :func:`utterance_cmvn`.
 
 Usage::
 
@@ -225,7 +227,8 @@ def librosa_log_mel(
     win_length: int = HVB_WIN_LENGTH,
     hop_length: int = HVB_HOP_LENGTH,
 ) -> np.ndarray:
-    """The HarperValleyBank feature pipeline, computed with librosa for one utterance.
+    """The original HarperValleyBank recipe's features, computed with librosa for one utterance
+    (per-frame peak normalization; the ``e2e_mtl`` assignment normalizes per band instead).
 
     ``librosa.feature.melspectrogram`` (power 2, Hann window, centred frames), then
     ``librosa.power_to_db`` (floor 1e-10, top 80 dB), then ``librosa.util.normalize``

@@ -19,7 +19,7 @@ a local folder written by ``save_pretrained`` loads offline (safetensors only, n
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 

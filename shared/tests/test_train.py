@@ -186,11 +186,30 @@ def test_evaluate_computes_corpus_cer_and_wer() -> None:
                       frontend=FeatureFrontend(None, normalize="none"))
     refs, hyps = [p[0] for p in pairs], [p[1] for p in pairs]
     for method in ("greedy", "beam"):
-        result = trainer.evaluate(loader, method=method, beam_size=4)
+        result = trainer.evaluate(loader, decoder=method, beam_size=4)
         assert result.hypotheses == hyps and result.references == refs
         assert result["cer"] == pytest.approx(cer(refs, hyps)) and result["cer"] > 0
         assert result["wer"] == pytest.approx(wer(refs, hyps)) and result["wer"] == pytest.approx(2 / 9)
         assert math.isfinite(result["loss"])
+
+
+def test_evaluate_takes_a_decoder_object_with_an_lm() -> None:
+    from asrlab.decoding import BeamDecoder
+    from asrlab.lm import estimate_kneser_ney
+
+    # the acoustics lean to "a dog ran fat" (t one nat above r); a word LM that knows "far" spells it right
+    item = one_hot_item(spoken="a dog ran fat", text="a dog ran far")
+    t_frame = -2  # the last symbol's frame (a blank follows it)
+    item["features"][t_frame] = 0.55 * item["features"][t_frame] + 0.45 * nn.functional.one_hot(
+        torch.tensor(TOK.encode("r")[0]), len(TOK)).float()
+    items = [item]
+    loader = torch.utils.data.DataLoader(items, batch_size=1, collate_fn=PadCollate())
+    trainer = Trainer(OracleCTC(), TOK, loader, config=TrainConfig(progress=False),
+                      frontend=FeatureFrontend(None, normalize="none"))
+    assert trainer.evaluate(loader).hypotheses == ["a dog ran fat"]
+    lm = estimate_kneser_ney(["a dog ran far", "the dog ran far"] * 3, order=3)
+    fused = BeamDecoder(TOK.blank, TOK.symbols, beam_size=16, lm=lm, alpha=2.0, beta=0.0)
+    assert trainer.evaluate(loader, decoder=fused).hypotheses == ["a dog ran far"]
 
 
 def test_rnnt_objective_trains_and_decodes() -> None:
@@ -201,7 +220,7 @@ def test_rnnt_objective_trains_and_decodes() -> None:
     losses = trainer.overfit_batch(steps=30, lr=1e-2)
     assert losses[-1] < 0.5 * losses[0]
     for method in ("greedy", "beam"):
-        result = trainer.evaluate(trainer.val_loader, method=method, beam_size=2)
+        result = trainer.evaluate(trainer.val_loader, decoder=method, beam_size=2)
         assert 0.0 <= result["cer"] and len(result.hypotheses) == NUM_ITEMS
 
 

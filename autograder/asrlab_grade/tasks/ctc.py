@@ -29,41 +29,15 @@ from typing import List
 import numpy as np
 
 from asrlab.text import CharTokenizer
-from asrlab_grade.compare import ArrayClose, Exact, Verdict
+from asrlab_grade.compare import ArrayClose, Exact, LogArrayClose
+from asrlab_grade.recipes import ctc as recipes
+from asrlab_grade.recipes import source
 from asrlab_grade.task import Assignment, Case, FunctionTask, Limits
 
 TOKENIZER = CharTokenizer()              # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
 BLANK = TOKENIZER.blank
 NUM_CLASSES = len(TOKENIZER)
 SYMBOLS = list(TOKENIZER.symbols)
-# Log-probabilities this low are read as log(0): a student may use a large negative number
-# (e.g. -1e30) for an unreachable state instead of -inf.
-LOG_ZERO_BELOW = -1e8
-
-
-# ----------------------------------------------------------------------------- comparisons
-class LogArrayClose:
-    """ArrayClose on log-domain arrays, reading values below ``LOG_ZERO_BELOW`` as ``-inf``."""
-
-    def __init__(self, rtol: float, atol: float) -> None:
-        self.inner = ArrayClose(rtol=rtol, atol=atol, dtype="kind", container="either")
-
-    def __call__(self, got, expected) -> Verdict:
-        from asrlab_grade.wire import Tensorish
-
-        arr = got.array if isinstance(got, Tensorish) else got
-        if type(arr) is np.ndarray and arr.dtype.kind == "f":
-            arr = np.where(arr < LOG_ZERO_BELOW, -np.inf, arr)
-            got = Tensorish(arr, got.torch_dtype) if isinstance(got, Tensorish) else arr
-        verdict = self.inner(got, expected)
-        if not verdict.ok and "differ" in verdict.message:
-            want = np.asarray(expected)
-            if np.all(want <= 0) and type(arr) is np.ndarray and arr.shape == want.shape \
-                    and np.all((arr >= 0) & (arr <= 1)):
-                return Verdict(False, verdict.message + "; your values look like probabilities: "
-                                                        "return log-probabilities")
-        return verdict
-
 
 # ----------------------------------------------------------------------------- trellis inputs
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -155,13 +129,7 @@ def alignment_reference(log_probs, labels, blank=BLANK):
 
 
 # ----------------------------------------------------------------------------- greedy
-GREEDY_ADAPTER = '''
-def adapt(greedy_decode, log_probs, blank):
-    ids = greedy_decode(log_probs, blank=blank)
-    if hasattr(ids, "tolist"):          # a numpy array or a tensor of ids is fine too
-        ids = ids.tolist()
-    return [int(i) for i in ids]
-'''
+GREEDY_ADAPTER = source(recipes.greedy_adapter)
 
 
 def frames_from_path(rng: np.random.Generator, path: List[int], classes: int, peak: float) -> np.ndarray:
@@ -195,12 +163,7 @@ def greedy_reference(log_probs, blank):
 
 
 # ----------------------------------------------------------------------------- beam search
-BEAM_ADAPTER = '''
-def adapt(prefix_beam_search, log_probs, lm_text, lm_order, beam_size, alpha, beta, min_prob):
-    from asrlab.lm import estimate_kneser_ney
-    lm = estimate_kneser_ney(lm_text, order=lm_order)
-    return prefix_beam_search(log_probs, lm, beam_size=beam_size, alpha=alpha, beta=beta, min_prob=min_prob)
-'''
+BEAM_ADAPTER = source(recipes.beam_adapter)
 
 # The LM text: a fixed small world in which some word sequences are far likelier than others.
 LM_TEXT = [
@@ -388,9 +351,7 @@ ASSIGNMENT = Assignment(
                      hint="keep p_blank and p_non_blank per prefix, rank prefixes by log(p_b + p_nb) plus the "
                           "LM score of the words they have completed, and score the last word and </s> at the end"),
     ),
+    ci_minutes=0.5,
     limits=Limits(notebook_wall_s=420.0, notebook_cpu_s=420, cell_timeout_s=120.0, memory_mb=3072,
                   disk_mb=128, max_restarts=6),
-    # Modules the notebook imports: the warm worker loads them once, before any sandbox starts.
-    preload=("numpy", "numpy.random", "torch", "matplotlib", "matplotlib.pyplot", "asrlab.text", "asrlab.lm", "asrlab.metrics",
-             "asrlab.decoding", "asrlab.ctc", "asrlab.checks", "asrlab.data.synth.sentences"),
 )

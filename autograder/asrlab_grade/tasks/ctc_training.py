@@ -28,6 +28,8 @@ import numpy as np
 
 from asrlab_grade.compare import ArrayClose, Verdict
 from asrlab_grade.jitcache import LIBROSA_PRELOAD
+from asrlab_grade.recipes import ctc_training as recipes
+from asrlab_grade.recipes import source
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
 N_MELS = 80
@@ -52,11 +54,7 @@ def padded_batch(rng: np.random.Generator, lengths: List[int], dim: int, scale: 
 
 
 # ----------------------------------------------------------------------------- task 1: normalization
-NORMALIZE_ADAPTER = '''
-def adapt(normalize_features, feats, lengths):
-    import torch
-    return normalize_features(torch.as_tensor(feats), torch.as_tensor(lengths))
-'''
+NORMALIZE_ADAPTER = source(recipes.normalize_adapter)
 
 
 def normalize_cases(rng: np.random.Generator) -> List[Case]:
@@ -83,17 +81,7 @@ def normalize_reference(feats, lengths):
 
 
 # ----------------------------------------------------------------------------- task 2: SpecAugment
-SPEC_AUGMENT_ADAPTER = '''
-def adapt(spec_augment, feats, lengths, settings, seeds):
-    import torch
-    x, lengths = torch.as_tensor(feats), torch.as_tensor(lengths)
-    before = x.clone()
-    outputs = [spec_augment(x, lengths, generator=torch.Generator().manual_seed(s), **settings) for s in seeds]
-    again = spec_augment(x, lengths, generator=torch.Generator().manual_seed(seeds[0]), **settings)
-    return {"outputs": torch.stack([torch.as_tensor(o).detach().cpu() for o in outputs]),
-            "repeatable": bool(torch.equal(torch.as_tensor(again).cpu(), outputs[0].cpu())),
-            "input_unchanged": bool(torch.equal(x, before))}
-'''
+SPEC_AUGMENT_ADAPTER = source(recipes.spec_augment_adapter)
 SEEDS_PER_CASE = 10
 REFERENCE_DRAWS = 200  # seeds the reference SpecAugment averages over for the expected mask widths
 WIDTH_RATIO = (0.5, 1.5)  # the average masked width may differ this much from the reference's (+- 0.5)
@@ -215,16 +203,7 @@ def check_masks(got, expected) -> Verdict:
 
 
 # ----------------------------------------------------------------------------- task 3: the recurrent encoder
-ENCODER_ADAPTER = '''
-def adapt(RecurrentEncoder, config, weights, feats, lengths):
-    import torch
-    encoder = RecurrentEncoder(**config)
-    encoder.load_state_dict({name: torch.as_tensor(w) for name, w in weights.items()})
-    encoder.eval()
-    with torch.no_grad():
-        out, _ = encoder(torch.as_tensor(feats), torch.as_tensor(lengths))
-    return torch.cat([out[b, :int(n)] for b, n in enumerate(lengths)]).float()   # the valid frames only
-'''
+ENCODER_ADAPTER = source(recipes.encoder_adapter)
 
 
 def lstm_weights(rng: np.random.Generator, input_dim: int, hidden: int, num_layers: int, bidirectional: bool) -> dict:
@@ -297,19 +276,7 @@ def check_encoder(got, expected) -> Verdict:
 
 
 # ----------------------------------------------------------------------------- task 4: the model
-MODEL_ADAPTER = '''
-def adapt(CTCNet, config, feats, lengths, seed):
-    import torch
-    torch.manual_seed(seed)
-    model = CTCNet(**config).eval()
-    x, lengths = torch.as_tensor(feats), torch.as_tensor(lengths)
-    with torch.no_grad():
-        log_probs, out_lengths = model(x, lengths)
-        direct = model.output_lengths(lengths)
-        alone = [model(x[b:b + 1, :int(n)], lengths[b:b + 1])[0][0].float() for b, n in enumerate(lengths)]
-    return {"log_probs": log_probs.float(), "lengths": torch.as_tensor(out_lengths), "direct": torch.as_tensor(direct),
-            "alone": alone}
-'''
+MODEL_ADAPTER = source(recipes.model_adapter)
 # One stage or none: an utterance gives the same outputs alone and in a zero-padded batch. Two stages do not
 # (the second stage reads the first one's output at the first padded frame), so those cases skip that check.
 PADDING_INVARIANT_SUBSAMPLING = (1, 2)
@@ -399,21 +366,7 @@ def check_model(got, expected) -> Verdict:
 
 # ----------------------------------------------------------------------------- task 5: the trained model
 # The public recipe: the same source as the notebook's `evaluate_recipe` cell (a test keeps them equal).
-EVALUATE = '''def evaluate(model, waveforms, device):
-    """Greedy transcripts of a list of 16 kHz float32 waveforms (the grader's recipe)."""
-    import torch
-    from asrlab.decoding import ctc_greedy_ids
-    from asrlab.features import LogMel
-    from asrlab.text import CharTokenizer
-
-    tokenizer, log_mel = CharTokenizer(), LogMel().to(device)
-    transcripts = []
-    for waveform in waveforms:
-        feats, frames = log_mel(torch.as_tensor(waveform, dtype=torch.float32, device=device)[None])   # (1, T, 80)
-        feats = (feats - feats.mean(dim=1, keepdim=True)) / (feats.std(dim=1, unbiased=False, keepdim=True) + 1e-5)
-        log_probs, out_lengths = model(feats, frames)
-        transcripts.append(tokenizer.decode(ctc_greedy_ids(log_probs.float().cpu(), out_lengths.cpu(), model.blank)[0]))
-    return transcripts'''
+EVALUATE = source(recipes.evaluate, name="evaluate")
 
 
 def hidden_test_split():
@@ -457,8 +410,8 @@ ASSIGNMENT = Assignment(
                      evaluate_source=EVALUATE, test_split=hidden_test_split, metric=asrlab_metric("wer"),
                      metric_name="WER %", bands=WER_BANDS, skip_cells=SKIP_CELLS, timeout_s=300.0, cpu_s=300.0),
     ),
+    ci_minutes=9.5,
     limits=Limits(notebook_wall_s=600.0, notebook_cpu_s=600, cell_timeout_s=120.0, memory_mb=4096,
                   disk_mb=256, max_restarts=6),
-    preload=("numpy", "torch", "matplotlib", "matplotlib.pyplot", *LIBROSA_PRELOAD, "asrlab.features", "asrlab.models",
-             "asrlab.train", "asrlab.text", "asrlab.decoding", "asrlab.metrics", "asrlab.checks", "asrlab.course"),
+    preload=LIBROSA_PRELOAD,
 )

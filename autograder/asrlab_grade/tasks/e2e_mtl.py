@@ -50,41 +50,30 @@ targets, CER 35 % (CTC), 30 % (multi-task) and 25 % (best); those runs could not
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any, List
 
 import numpy as np
+from asrlab.features import HVB_FEATURES
+from asrlab.text import HVBVocab
 
-from asrlab_grade.compare import PASS, ArrayClose, Exact, ScalarClose, Verdict
+from asrlab_grade.compare import PASS, ArrayClose, Exact, FieldsClose, ScalarClose, Verdict
 from asrlab_grade.jitcache import LIBROSA_PRELOAD
-from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
+from asrlab_grade.recipes import e2e_mtl as recipes
+from asrlab_grade.recipes import source
+from asrlab_grade.task import (Assignment, Band, Case, FunctionTask, Limits, PerBudget, TrainingTask,
+                               asrlab_metric)
 
-SAMPLE_RATE = 8000
-NUM_CLASSES = 48  # asrlab.text.HVBVocab
-FEATURE_SETTINGS = {"sr": 8000, "n_mels": 128, "n_fft": 256, "win_length": 256, "hop_length": 128}
+SAMPLE_RATE = HVB_FEATURES["sample_rate"]
+NUM_CLASSES = len(HVBVocab())
+# The course settings in the names of log_mel_features' arguments.
+FEATURE_SETTINGS = {"sr": SAMPLE_RATE, **{k: HVB_FEATURES[k] for k in ("n_mels", "n_fft", "win_length", "hop_length")}}
 
 FEATURE_FORBIDDEN = ("asrlab.features.librosa_log_mel", "asrlab.features.LogMel.forward",
                      "asrlab.features.utterance_cmvn")
 
 
 # ----------------------------------------------------------------------------- comparisons
-class FieldsClose:
-    """A dict result compared field by field; ``fields`` maps a key to the comparator of that key."""
-
-    def __init__(self, **fields: Any) -> None:
-        self.fields = fields
-
-    def __call__(self, got: Any, expected: Any) -> Verdict:
-        if type(got) is not dict:
-            return Verdict(False, f"expected a dict with keys {sorted(self.fields)}, got {type(got).__name__}")
-        for key, compare in self.fields.items():
-            if key not in got:
-                return Verdict(False, f"the result has no {key!r}")
-            verdict = compare(got[key], expected[key])
-            if not verdict.ok:
-                return Verdict(False, f"{key}: {verdict.message}")
-        return PASS
-
-
 # ----------------------------------------------------------------------------- signals
 def _signal(rng: np.random.Generator, kind: str, seconds: float) -> np.ndarray:
     n = int(seconds * SAMPLE_RATE)
@@ -132,31 +121,7 @@ def feature_reference(wav, sr, n_mels, n_fft, win_length, hop_length):
 
 
 # ----------------------------------------------------------------------------- task 2: one example
-DATASET_ADAPTER = '''
-def adapt(dataset_class, waveforms, transcripts, settings):
-    """Write a one-speaker corpus (data.h5 + labels.npz) into the scratch folder, build the dataset, read every item."""
-    import tempfile
-    import h5py
-    import numpy as np
-    import torch
-
-    root = tempfile.mkdtemp(prefix="hvb-", dir=".")
-    with h5py.File(f"{root}/data.h5", "w") as h5:
-        group = h5.create_group("waveforms")
-        for i, wav in enumerate(waveforms):
-            group.create_dataset(str(i), data=np.asarray(wav, dtype=np.float32))
-    np.savez(f"{root}/labels.npz", human_transcripts=np.array(transcripts), speaker_ids=np.zeros(len(transcripts), dtype=np.int64))
-    dataset = dataset_class(root, "test", **settings)      # one speaker: every utterance is in the test split
-    out = {"features": [], "input_lengths": [], "labels": [], "label_lengths": []}
-    for index in range(len(waveforms)):
-        features, input_length, labels, label_length = dataset.get_primary_task_data(index)
-        out["features"].append(torch.as_tensor(features).detach().cpu().numpy())
-        out["input_lengths"].append(int(input_length))
-        out["labels"].append(torch.as_tensor(labels).detach().cpu().numpy())
-        out["label_lengths"].append(int(label_length))
-    return {"features": np.stack(out["features"]), "input_lengths": np.array(out["input_lengths"], dtype=np.int64),
-            "labels": np.stack(out["labels"]), "label_lengths": np.array(out["label_lengths"], dtype=np.int64)}
-'''
+DATASET_ADAPTER = source(recipes.dataset_adapter)
 
 TRANSCRIPTS = [
     "hi i would like to check my balance", "can you reset my password please", "[noise] yes that's right thank you",
@@ -204,13 +169,7 @@ def dataset_reference(waveforms, transcripts, settings):
 
 
 # ----------------------------------------------------------------------------- task 3: CTC loss
-CTC_LOSS_ADAPTER = '''
-def adapt(get_ctc_loss, log_probs, targets, input_lengths, target_lengths, blank):
-    import torch
-    loss = get_ctc_loss(torch.as_tensor(log_probs), torch.as_tensor(targets), torch.as_tensor(input_lengths),
-                        torch.as_tensor(target_lengths), blank=blank)
-    return float(torch.as_tensor(loss).detach().reshape(()))
-'''
+CTC_LOSS_ADAPTER = source(recipes.ctc_loss_adapter)
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -250,18 +209,7 @@ def ctc_loss_reference(log_probs, targets, input_lengths, target_lengths, blank)
 
 
 # ----------------------------------------------------------------------------- task 4: the model
-MODEL_ADAPTER = '''
-def adapt(model_class, config, state, feats, lengths):
-    import numpy as np
-    import torch
-    model = model_class(**config)
-    model.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
-    model.eval()
-    with torch.no_grad():
-        log_probs, out_lengths, hidden = model(torch.as_tensor(feats), torch.as_tensor(lengths))
-    return {"log_probs": log_probs.detach().cpu().numpy(), "lengths": torch.as_tensor(out_lengths).cpu().numpy().astype(np.int64),
-            "hidden": hidden.detach().cpu().numpy()}
-'''
+MODEL_ADAPTER = source(recipes.model_adapter)
 
 
 def _reference_model(config: dict):
@@ -322,11 +270,7 @@ def model_reference(config, state, feats, lengths):
 
 
 # ----------------------------------------------------------------------------- task 6: best and worst
-LOW_HIGH_ADAPTER = '''
-def adapt(lowest_and_highest_cer, references, hypotheses):
-    low, low_cer, high, high_cer = lowest_and_highest_cer(references, hypotheses)
-    return [int(low), float(low_cer), int(high), float(high_cer)]
-'''
+LOW_HIGH_ADAPTER = source(recipes.low_high_adapter)
 
 
 class LowHighClose:
@@ -371,25 +315,7 @@ def low_high_reference(references, hypotheses):
 
 
 # ----------------------------------------------------------------------------- task 7: transcribe
-TRANSCRIBE_ADAPTER = '''
-def adapt(transcribe, wav, weight, bias):
-    import torch
-    from torch import nn
-
-    class FrameClassifier(nn.Module):
-        """A one-layer stand-in for a trained model: log_softmax(features @ W + b), one output per frame."""
-        def __init__(self):
-            super().__init__()
-            self.linear = nn.Linear(weight.shape[1], weight.shape[0])
-            self.linear.weight.data = torch.as_tensor(weight)
-            self.linear.bias.data = torch.as_tensor(bias)
-
-        def forward(self, inputs, input_lengths):
-            return self.linear(inputs).log_softmax(-1), input_lengths, inputs
-
-    text = transcribe(FrameClassifier(), wav)
-    return text if isinstance(text, str) else repr(text)
-'''
+TRANSCRIBE_ADAPTER = source(recipes.transcribe_adapter)
 
 
 def transcribe_cases(rng: np.random.Generator) -> List[Case]:
@@ -416,11 +342,7 @@ def transcribe_reference(wav, weight, bias):
 
 
 # ----------------------------------------------------------------------------- task 8: pooling
-POOL_ADAPTER = '''
-def adapt(masked_mean_pool, hidden, lengths):
-    import torch
-    return torch.as_tensor(masked_mean_pool(torch.as_tensor(hidden), torch.as_tensor(lengths))).detach().cpu().numpy()
-'''
+POOL_ADAPTER = source(recipes.pool_adapter)
 
 
 def pool_cases(rng: np.random.Generator) -> List[Case]:
@@ -444,15 +366,7 @@ def pool_reference(hidden, lengths):
 
 
 # ----------------------------------------------------------------------------- task 9: the heads
-HEAD_ADAPTER = '''
-def adapt(head_class, weight, bias, pooled, targets):
-    import torch
-    head = head_class(weight.shape[1], weight.shape[0])
-    head.load_state_dict({"linear.weight": torch.as_tensor(weight), "linear.bias": torch.as_tensor(bias)})
-    outputs = head(torch.as_tensor(pooled))
-    loss = head.get_loss(outputs, torch.as_tensor(targets))
-    return {"outputs": outputs.detach().cpu().numpy(), "loss": float(torch.as_tensor(loss).detach().reshape(()))}
-'''
+HEAD_ADAPTER = source(recipes.head_adapter)
 
 HEAD_COMPARE = FieldsClose(outputs=ArrayClose(rtol=1e-4, atol=1e-5, dtype="kind"), loss=ScalarClose(rtol=1e-4, atol=1e-6))
 
@@ -521,12 +435,7 @@ def sentiment_reference(weight, bias, pooled, targets):
 
 
 # ----------------------------------------------------------------------------- task 10: the weighted sum
-COMBINE_ADAPTER = '''
-def adapt(combine_losses, losses, weights):
-    import torch
-    total = combine_losses({k: torch.tensor(v) for k, v in losses.items()}, weights)
-    return float(torch.as_tensor(total).detach().reshape(()))
-'''
+COMBINE_ADAPTER = source(recipes.combine_adapter)
 
 
 def combine_cases(rng: np.random.Generator) -> List[Case]:
@@ -549,27 +458,7 @@ def combine_reference(losses, weights):
 
 
 # ----------------------------------------------------------------------------- training tasks
-EVALUATE = '''
-def evaluate(model, inputs, device):
-    """Greedy transcripts of 8 kHz waveforms with the course features (log-Mel in dB, normalised per band)."""
-    import librosa
-    import numpy as np
-    import torch
-    from asrlab.decoding import ctc_greedy_ids
-    from asrlab.text import HVBVocab
-
-    vocab = HVBVocab()
-    texts = []
-    for wav in inputs:
-        mel = librosa.feature.melspectrogram(y=np.asarray(wav, dtype=np.float32), sr=8000, n_mels=128, n_fft=256,
-                                             win_length=256, hop_length=128)
-        db = librosa.power_to_db(mel).T
-        feats = torch.from_numpy(((db - db.mean(0)) / (db.std(0) + 1e-5)).astype(np.float32))[None].to(device)
-        out = model(feats, torch.tensor([feats.shape[1]], device=device))
-        log_probs, lengths = (out[0], out[1]) if isinstance(out, (tuple, list)) else (out["log_probs"], out["lengths"])
-        texts.append(vocab.decode(ctc_greedy_ids(log_probs.float(), lengths, vocab.blank)[0]))
-    return texts
-'''
+EVALUATE = source(recipes.evaluate, name="evaluate")
 
 
 @functools.lru_cache(maxsize=1)
@@ -579,12 +468,11 @@ def hidden_split():
     return hvb_test(("val", "test"))
 
 
-def _bands(full: float, ci: float) -> tuple:
+def _bands(full: float, ci: float) -> PerBudget:
     """Bands on CER % anchored at ``full`` (the reference document's target) or, for the ci budget, ``ci``."""
-    from asrlab import course
-
-    top = course.pick(full=full, ci=ci)
-    return (Band(top, 1.0), Band(top + 5, 0.75), Band(top + 12, 0.5), Band(top + 25, 0.25))
+    def anchored(top: float) -> tuple:
+        return (Band(top, 1.0), Band(top + 5, 0.75), Band(top + 12, 0.5), Band(top + 25, 0.25))
+    return PerBudget(full=anchored(full), ci=anchored(ci))
 
 
 # Measured figures behind the ci anchors (see the module docstring); the full budget keeps the
@@ -597,10 +485,15 @@ SKIP_CELLS = ("load_corpus", "crop_stats", "build_datasets", "train_ctc", "low_h
               "mtl_data_peek", "train_mtl", "train_best")
 
 
-def _training(grade_id: str, checkpoint: str, model_class: str, full: float, ci: float) -> TrainingTask:
-    return TrainingTask(grade_id=grade_id, checkpoint=checkpoint, model_class=model_class, evaluate_source=EVALUATE,
-                        test_split=hidden_split, metric=asrlab_metric("cer"), metric_name="CER %",
-                        bands=_bands(full, ci), skip_cells=SKIP_CELLS, timeout_s=240.0, cpu_s=240.0)
+# Three checkpoints graded by the same recipe, each with its own bands.
+TRAINED_CTC = TrainingTask(grade_id="test_trained_ctc", checkpoint="ctc_model.pt", model_class="CTCEncoderDecoder",
+                           evaluate_source=EVALUATE, test_split=hidden_split, metric=asrlab_metric("cer"),
+                           metric_name="CER %", bands=_bands(35.0, BAND_CALIBRATION["ci"]["ctc"]),
+                           skip_cells=SKIP_CELLS, timeout_s=240.0, cpu_s=240.0)
+TRAINED_MTL = replace(TRAINED_CTC, grade_id="test_trained_mtl", checkpoint="mtl_model.pt",
+                      model_class="MultiTaskModel", bands=_bands(30.0, BAND_CALIBRATION["ci"]["mtl"]))
+TRAINED_BEST = replace(TRAINED_MTL, grade_id="test_best_model", checkpoint="best_model.pt",
+                       bands=_bands(25.0, BAND_CALIBRATION["ci"]["best"]))
 
 
 ASSIGNMENT = Assignment(
@@ -656,14 +549,12 @@ ASSIGNMENT = Assignment(
         FunctionTask(grade_id="test_combine_losses", call="combine_losses", cases=combine_cases,
                      reference=combine_reference, adapter=COMBINE_ADAPTER, compare=ScalarClose(rtol=1e-5, atol=1e-7),
                      timeout_s=20.0, hint="sum of weight * loss over the tasks in weights"),
-        _training("test_trained_ctc", "ctc_model.pt", "CTCEncoderDecoder", 35.0, BAND_CALIBRATION["ci"]["ctc"]),
-        _training("test_trained_mtl", "mtl_model.pt", "MultiTaskModel", 30.0, BAND_CALIBRATION["ci"]["mtl"]),
-        _training("test_best_model", "best_model.pt", "MultiTaskModel", 25.0, BAND_CALIBRATION["ci"]["best"]),
+        TRAINED_CTC,
+        TRAINED_MTL,
+        TRAINED_BEST,
     ),
+    ci_minutes=2.0,
     limits=Limits(notebook_wall_s=900.0, notebook_cpu_s=900, cell_timeout_s=120.0, memory_mb=4096, disk_mb=256,
                   max_restarts=6),
-    preload=("numpy", "torch", *LIBROSA_PRELOAD, "h5py", "matplotlib", "matplotlib.pyplot",
-             "IPython.display", "asrlab.checks", "asrlab.course", "asrlab.data", "asrlab.data.hvb", "asrlab.decoding",
-             "asrlab.features", "asrlab.metrics", "asrlab.models.encoders", "asrlab.models.multitask", "asrlab.text",
-             "asrlab.train"),
+    preload=LIBROSA_PRELOAD,
 )

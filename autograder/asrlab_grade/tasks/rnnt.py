@@ -28,36 +28,27 @@ frame, ignores the cap, never feeds its output to the predictor or starts from t
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Dict, List
 
 import numpy as np
 
 from asrlab.text import CharTokenizer
-from asrlab_grade.compare import ArrayClose, Exact, Verdict
+from asrlab_grade.compare import (PROBABILITIES_HINT, ArrayClose, Exact, Verdict, log_zero_as_inf,
+                                   looks_like_probabilities)
 from asrlab_grade.jitcache import LIBROSA_PRELOAD
+from asrlab_grade.recipes import rnnt as recipes
+from asrlab_grade.recipes import source
 from asrlab_grade.task import Assignment, Band, Case, FunctionTask, Limits, TrainingTask, asrlab_metric
 
 TOKENIZER = CharTokenizer()              # the course vocabulary: ' (0), space (1), a..z (2..27), blank (28)
 BLANK = TOKENIZER.blank
 VOCAB = len(TOKENIZER)
-# Log-probabilities this low are read as log(0): a student may use a large negative number instead of -inf.
-LOG_ZERO_BELOW = -1e8
 COST_ATOL = 1e-6
 
 
 # ----------------------------------------------------------------------------- lattice tasks
-LATTICE_ADAPTER = '''
-def adapt(function, log_probs, labels, blank):
-    out = function(log_probs, labels, blank=blank)
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise TypeError(f"return a tuple (matrix, cost), got {type(out).__name__}")
-    matrix, cost = out
-    if hasattr(matrix, "detach"):                   # a float64 tensor is fine too
-        matrix = matrix.detach().cpu().numpy()
-    if hasattr(cost, "item"):
-        cost = cost.item()
-    return {"matrix": matrix, "cost": cost}
-'''
+LATTICE_ADAPTER = source(recipes.lattice_adapter)
 
 
 class LatticeClose:
@@ -70,16 +61,11 @@ class LatticeClose:
     def __call__(self, got: Any, expected: Dict[str, Any]) -> Verdict:
         if type(got) is not dict or set(got) != {"matrix", "cost"}:
             return Verdict(False, f"expected a tuple ({self.name}, cost)")
-        arr = got["matrix"]
-        if type(arr) is np.ndarray and arr.dtype.kind == "f":
-            arr = np.where(arr < LOG_ZERO_BELOW, -np.inf, arr)
+        arr = log_zero_as_inf(got["matrix"])
         verdict = self.matrix(arr, expected["matrix"])
         if not verdict.ok:
-            message = f"{self.name}: {verdict.message}"
-            if type(arr) is np.ndarray and arr.shape == expected["matrix"].shape and arr.size > 1 \
-                    and np.all((arr >= 0) & (arr <= 1)):
-                message += "; your values look like probabilities: return log-probabilities"
-            return Verdict(False, message)
+            hint = f"; {PROBABILITIES_HINT}" if looks_like_probabilities(arr, expected["matrix"]) else ""
+            return Verdict(False, f"{self.name}: {verdict.message}{hint}")
         cost = got["cost"]
         if type(cost) not in (float, int) or not np.isfinite(cost):
             return Verdict(False, f"cost: expected a finite float, got {cost!r}")
@@ -141,26 +127,7 @@ LATTICE_FORBIDDEN = (
 
 
 # ----------------------------------------------------------------------------- modules
-ENCODER_ADAPTER = '''
-def adapt(Encoder, input_dim, hidden_dim, num_layers, output_dim, subsampling, feats, lengths):
-    import torch
-    torch.manual_seed(0)
-    encoder = Encoder(input_dim, hidden_dim, num_layers, output_dim, subsampling=subsampling).eval()
-    with torch.no_grad():
-        out, out_lengths = encoder(torch.as_tensor(feats), torch.as_tensor(lengths))
-    out_lengths = [int(n) for n in torch.as_tensor(out_lengths).tolist()]
-    # Without subsampling, every utterance's valid frames must not depend on the padding of the batch.
-    plain = Encoder(input_dim, hidden_dim, num_layers, output_dim, subsampling=1).eval()
-    feats, lengths = torch.as_tensor(feats), torch.as_tensor(lengths)
-    with torch.no_grad():
-        padded, _ = plain(feats, lengths)
-        ignores_padding = all(
-            torch.allclose(padded[b, :n], plain(feats[b:b + 1, :n], lengths[b:b + 1])[0][0], atol=1e-5)
-            for b, n in enumerate(lengths.tolist()))
-    return {"batch": int(out.shape[0]), "dim": int(out.shape[-1]), "lengths": out_lengths,
-            "covers_lengths": bool(out.dim() == 3 and out.shape[1] >= max(out_lengths)),
-            "ignores_padding": bool(ignores_padding)}
-'''
+ENCODER_ADAPTER = source(recipes.encoder_adapter)
 
 
 def encoder_cases(rng: np.random.Generator) -> List[Case]:
@@ -185,26 +152,7 @@ def encoder_reference(input_dim, hidden_dim, num_layers, output_dim, subsampling
             "covers_lengths": True, "ignores_padding": True}
 
 
-PREDICTOR_ADAPTER = '''
-def adapt(Predictor, vocab_size, hidden_dim, output_dim, start, num_layers, tokens):
-    import torch
-    torch.manual_seed(0)
-    predictor = Predictor(vocab_size, hidden_dim, output_dim, start, num_layers=num_layers).eval()
-    tokens = torch.as_tensor(tokens)
-    with torch.no_grad():
-        full = predictor(tokens)                            # (B, U+1, D) teacher forcing
-        state = predictor.initial_state(tokens.shape[0])
-        steps = []
-        for column in [torch.full((tokens.shape[0],), start, dtype=torch.long)] + list(tokens.T):
-            out, state = predictor.step(column, state)
-            steps.append(out)
-        stepped = torch.stack(steps, dim=1)                 # (B, U+1, D) one token at a time
-        # decoders pick rows of the state: row 1 alone must continue as it does in the batch
-        row = tuple(s[1:2] for s in state)
-        alone, _ = predictor.step(tokens[1:2, -1], row)
-        together, _ = predictor.step(tokens[:, -1], state)
-    return {"forward": full.numpy(), "step": stepped.numpy(), "row_state": (alone[0] - together[1]).abs().max().item()}
-'''
+PREDICTOR_ADAPTER = source(recipes.predictor_adapter)
 
 
 class PredictorClose:
@@ -244,15 +192,7 @@ def predictor_reference(vocab_size, hidden_dim, output_dim, start, num_layers, t
     return {"shape": (tokens.shape[0], tokens.shape[1] + 1, output_dim)}
 
 
-JOINER_ADAPTER = '''
-def adapt(Joiner, weight, bias, enc, pred):
-    import torch
-    joiner = Joiner(weight.shape[1], weight.shape[0]).eval()
-    with torch.no_grad():
-        joiner.linear.weight.copy_(torch.as_tensor(weight))
-        joiner.linear.bias.copy_(torch.as_tensor(bias))
-        return joiner(torch.as_tensor(enc), torch.as_tensor(pred)).numpy()
-'''
+JOINER_ADAPTER = source(recipes.joiner_adapter)
 
 
 def joiner_cases(rng: np.random.Generator) -> List[Case]:
@@ -285,31 +225,8 @@ def joiner_reference(weight, bias, enc, pred):
 
 # ----------------------------------------------------------------------------- greedy decoding
 # Public source, run both in the sandbox (adapter) and here (reference): the same model either side.
-SEEDED_MODEL = '''
-def seeded_model(seed, joint_dim, blank_bias):
-    """A small asrlab RNN-T model with seeded random weights; blank_bias shifts the blank's logit."""
-    import torch
-    from asrlab.models import RNNTModel
-    from asrlab.text import CharTokenizer
-    vocab = CharTokenizer()
-    torch.manual_seed(seed)
-    model = RNNTModel(input_dim=8, vocab_size=len(vocab), blank=vocab.blank, encoder_dim=8, encoder_layers=1,
-                      predictor_dim=16, joint_dim=joint_dim, dropout=0.0)
-    with torch.no_grad():
-        model.predictor.proj.weight.mul_(4.0)       # the predictor's say comparable to the encoder's
-        model.joiner.linear.bias[vocab.blank] += blank_bias
-    return model.eval()
-'''
 
-GREEDY_ADAPTER = SEEDED_MODEL + '''
-def adapt(greedy_decode, seed, joint_dim, blank_bias, encoder_out, max_symbols):
-    import torch
-    model = seeded_model(seed, joint_dim, blank_bias)
-    ids = greedy_decode(model, torch.as_tensor(encoder_out), max_symbols=max_symbols)
-    if hasattr(ids, "tolist"):          # a tensor or an array of ids is fine too
-        ids = ids.tolist()
-    return [int(i) for i in ids]
-'''
+GREEDY_ADAPTER = source(recipes.greedy_adapter, recipes.seeded_model)
 
 
 def greedy_cases(rng: np.random.Generator) -> List[Case]:
@@ -328,9 +245,7 @@ def greedy_reference(seed, joint_dim, blank_bias, encoder_out, max_symbols):
     import torch
     from asrlab.decoding import rnnt_greedy_search
 
-    recipe: Dict[str, Any] = {}
-    exec(SEEDED_MODEL, recipe)
-    model = recipe["seeded_model"](seed, joint_dim, blank_bias)
+    model = recipes.seeded_model(seed, joint_dim, blank_bias)
     ids = rnnt_greedy_search(torch.as_tensor(encoder_out)[None], None, model.predictor, model.joiner,
                              blank=model.blank, max_symbols_per_frame=max_symbols)
     return [int(i) for i in ids[0]]
@@ -341,42 +256,7 @@ GREEDY_FORBIDDEN = ("asrlab.decoding.rnnt_greedy.rnnt_greedy_search", "asrlab.de
 
 # ----------------------------------------------------------------------------- the trained model
 # Public recipe, run in the sandbox on the hidden waveforms: the training features, then greedy search.
-EVALUATE = '''
-def library_greedy_search():
-    """A private copy of asrlab.decoding.rnnt_greedy_search. While grading, the greedy task blocks the
-    library function for the notebook's code; this recipe is the grader's code, not the notebook's."""
-    import importlib.util
-    import asrlab.decoding.rnnt_greedy as module
-    spec = importlib.util.spec_from_file_location("asrlab_eval_rnnt_greedy", module.__file__)
-    copy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(copy)
-    return copy.rnnt_greedy_search
-
-
-def evaluate(model, inputs, device):
-    import torch
-    from asrlab.features import LogMel
-    from asrlab.text import CharTokenizer
-    from asrlab.train import FeatureFrontend
-
-    greedy_search = library_greedy_search()
-    tokenizer = CharTokenizer()
-    frontend = FeatureFrontend(LogMel()).to(device).eval()
-    order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))     # similar lengths per batch
-    texts = [""] * len(inputs)
-    for first in range(0, len(order), 16):
-        batch = order[first : first + 16]
-        lengths = torch.tensor([len(inputs[i]) for i in batch])
-        wav = torch.zeros(len(batch), int(lengths.max()))
-        for row, i in enumerate(batch):
-            wav[row, : len(inputs[i])] = torch.as_tensor(inputs[i])
-        feats, feat_lengths = frontend({"waveform": wav.to(device), "waveform_lengths": lengths.to(device)}, device)
-        enc, enc_lengths = model.encoder(feats, feat_lengths)
-        hyps = greedy_search(enc.float(), enc_lengths, model.predictor, model.joiner, blank=model.blank)
-        for row, i in enumerate(batch):
-            texts[i] = tokenizer.decode(hyps[row])
-    return texts
-'''
+EVALUATE = source(recipes.evaluate, recipes.library_greedy_search, name="evaluate")
 
 
 def hidden_test_split():
@@ -384,10 +264,14 @@ def hidden_test_split():
     return librispeech_test("test-clean")
 
 
-TRAINING = dict(checkpoint="rnnt_model.pt", model_class="Transducer", evaluate_source=EVALUATE,
-                test_split=hidden_test_split, skip_cells=("setup_install", "data", "train", "train_report",
-                                                           "evaluate", "alignment_figure"),
-                timeout_s=240.0)
+# One trained transducer, two figures: CER and WER of the same transcripts.
+TRAINED_CER = TrainingTask(grade_id="test_trained_cer", checkpoint="rnnt_model.pt", model_class="Transducer",
+                           evaluate_source=EVALUATE, test_split=hidden_test_split, metric=asrlab_metric("cer"),
+                           metric_name="CER %", bands=(Band(15.0, 1.0), Band(20.0, 0.5), Band(30.0, 0.25)),
+                           skip_cells=("setup_install", "data", "train", "train_report", "evaluate",
+                                       "alignment_figure"), timeout_s=240.0)
+TRAINED_WER = replace(TRAINED_CER, grade_id="test_trained_wer", metric=asrlab_metric("wer"), metric_name="WER %",
+                      bands=(Band(30.0, 1.0), Band(40.0, 0.5), Band(60.0, 0.25)))
 
 ASSIGNMENT = Assignment(
     name="rnnt",
@@ -422,17 +306,11 @@ ASSIGNMENT = Assignment(
                      cpu_s=10.0,
                      hint="stay on frame t after a character (feed it to model.predictor.step), move on after a "
                           "blank or after max_symbols characters; start from the predictor output of model.blank"),
-        TrainingTask(grade_id="test_trained_cer", metric=asrlab_metric("cer"), metric_name="CER %",
-                     bands=(Band(15.0, 1.0), Band(20.0, 0.5), Band(30.0, 0.25)), **TRAINING),
-        TrainingTask(grade_id="test_trained_wer", metric=asrlab_metric("wer"), metric_name="WER %",
-                     bands=(Band(30.0, 1.0), Band(40.0, 0.5), Band(60.0, 0.25)), **TRAINING),
+        TRAINED_CER,
+        TRAINED_WER,
     ),
+    ci_minutes=4.0,
     limits=Limits(notebook_wall_s=600.0, notebook_cpu_s=600, cell_timeout_s=120.0, memory_mb=4096,
                   disk_mb=256, max_restarts=6),
-    # Modules the notebook and the evaluation recipe import: the warm worker loads them once, before any
-    # sandbox starts. LogMel builds its filterbank with librosa, whose numba back end loads a shared library
-    # through ctypes, which the sandbox refuses: it must already be loaded.
-    preload=("numpy", "torch", "matplotlib", "matplotlib.pyplot", *LIBROSA_PRELOAD, "asrlab.text",
-             "asrlab.checks", "asrlab.models", "asrlab.decoding", "asrlab.rnnt", "asrlab.rnnt.cases",
-             "asrlab.features", "asrlab.train", "asrlab.metrics"),
+    preload=LIBROSA_PRELOAD,
 )

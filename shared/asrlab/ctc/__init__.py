@@ -4,7 +4,7 @@
   a brute-force check for one utterance (numpy only).
 * :func:`asrlab.ctc.ctc_loss` -- batched, differentiable, drop-in for
   ``torch.nn.functional.ctc_loss`` (imported lazily: ``import asrlab.ctc`` does not import torch).
-* :mod:`asrlab.ctc.checks` -- input validation and the error types.
+* :mod:`asrlab.ctc.validation` -- input validation and the error types.
 
 Usage::
 
@@ -18,7 +18,7 @@ from importlib import import_module
 from typing import Any
 
 from asrlab.ctc import reference
-from asrlab.ctc.checks import CTCInputError, CTCTypeError
+from asrlab.ctc.validation import CTCInputError, CTCTypeError
 
 __all__ = ["CTCInputError", "CTCTypeError", "ctc_loss", "reference"]
 

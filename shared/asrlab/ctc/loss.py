@@ -43,7 +43,7 @@ from typing import Sequence
 
 import torch
 
-from asrlab.ctc.checks import normalize_batch_inputs
+from asrlab.ctc.validation import normalize_batch_inputs
 
 NEG_INF = float("-inf")  # log(0)
 PAD = 2  # permanent -inf columns beside the state axis: the missing neighbours s-+1, s-+2 at its ends

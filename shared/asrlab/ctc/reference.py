@@ -59,7 +59,7 @@ import itertools
 
 import numpy as np
 
-from asrlab.ctc.checks import CTCInputError, check_reference_inputs
+from asrlab.ctc.validation import CTCInputError, check_reference_inputs
 
 NEG_INF = -np.inf  # log(0): states that no alignment reaches
 MAX_BRUTE_FORCE_PATHS = 2_000_000  # C**T above this would take minutes in pure Python

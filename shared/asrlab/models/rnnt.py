@@ -21,7 +21,8 @@ from torch import nn
 from asrlab.models.encoders import LSTMEncoder
 from asrlab.models.subsampling import ConvSubsampling
 
-# Sizes of the RNN-T assignment's model (4-layer BiLSTM encoder of 320, 1-layer predictor of 512, joint 512).
+# Default sizes: the reference document's transducer (4-layer BiLSTM encoder of 320, 1-layer predictor of 512,
+# joint 512). The rnnt notebook passes smaller ones, chosen per budget (256 x 3 / 256 / 256 full, 160 x 2 / 128 / 128 ci).
 DEFAULT_ENCODER_DIM = 320
 DEFAULT_ENCODER_LAYERS = 4
 DEFAULT_PREDICTOR_DIM = 512

@@ -5,26 +5,29 @@ every model of the course:
 
 * ``check(model, tokenizer)`` -- catch configuration mistakes (blank index, vocabulary size) before step 1;
 * ``loss(model, feats, lengths, batch) -> (loss, stats)`` -- a scalar to minimize and floats to log;
-* ``decode(model, feats, lengths, method, beam_size, symbols) -> list[list[int]]`` -- token ids per utterance.
+* ``outputs(model, feats, lengths)`` -- what a decoder reads (:mod:`asrlab.decoding.strategies`):
+  :class:`~asrlab.decoding.CTCOutputs` or :class:`~asrlab.decoding.TransducerOutputs`.
+
+Decoding itself is the decoder's job (``GreedyDecoder``, ``BeamDecoder``): the trainer calls
+``decoder(objective.outputs(model, feats, lengths))``.
 
 Objectives: :class:`CTCObjective` (:class:`~asrlab.models.CTCModel`), :class:`RNNTObjective`
 (:class:`~asrlab.models.RNNTModel`), :class:`MultiTaskObjective` (:class:`~asrlab.models.MultiTaskCTC`).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import torch
 from torch import nn
 
 from asrlab.ctc.loss import ctc_loss
-from asrlab.decoding import PrefixBeamSearchDecoder, ctc_greedy_ids, rnnt_beam_search, rnnt_greedy_search
+from asrlab.decoding.strategies import CTCOutputs, ModelOutputs, TransducerOutputs
 from asrlab.models.ctc import check_lengths
 from asrlab.models.multitask import MultiTaskHeads
 from asrlab.rnnt.loss import rnnt_loss
 
-DECODING_METHODS = ("greedy", "beam")
 DEFAULT_BEAM_SIZE = 8
 AUX_TASKS = ("task_type", "dialog_acts", "sentiment")
 
@@ -37,8 +40,7 @@ class Objective(Protocol):
     def loss(self, model: nn.Module, feats: torch.Tensor, lengths: torch.Tensor,
              batch: Mapping[str, Any]) -> tuple[torch.Tensor, dict[str, float]]: ...
 
-    def decode(self, model: nn.Module, feats: torch.Tensor, lengths: torch.Tensor, method: str,
-               beam_size: int, symbols: Sequence[str]) -> list[list[int]]: ...
+    def outputs(self, model: nn.Module, feats: torch.Tensor, lengths: torch.Tensor) -> ModelOutputs: ...
 
 
 def check_blank(model: nn.Module, tokenizer: Any) -> None:
@@ -86,20 +88,6 @@ def ctc_from_log_probs(
     return loss, {"infeasible": float((~feasible).sum())}
 
 
-def ctc_decode(
-    log_probs: torch.Tensor, lengths: torch.Tensor, blank: int, method: str, beam_size: int, symbols: Sequence[str]
-) -> list[list[int]]:
-    if method == "greedy":
-        return ctc_greedy_ids(log_probs, lengths, blank)
-    decoder = PrefixBeamSearchDecoder(list(symbols), blank=blank, beam_size=beam_size)
-    return [list(nbest[0].tokens) for nbest in decoder.decode_nbest(log_probs, lengths)]
-
-
-def check_method(method: str) -> None:
-    if method not in DECODING_METHODS:
-        raise ValueError(f"decoding method must be one of {DECODING_METHODS}, got {method!r}")
-
-
 class CTCObjective:
     """CTC loss (:func:`asrlab.ctc.ctc_loss`) for models returning ``(log_probs (B, T', C), lengths)``."""
 
@@ -114,18 +102,15 @@ class CTCObjective:
         tokens, token_lengths = targets(batch, feats.device)
         return ctc_from_log_probs(log_probs, out_lengths, lengths, tokens, token_lengths, model.blank)
 
-    def decode(self, model: nn.Module, feats: torch.Tensor, lengths: torch.Tensor, method: str = "greedy",
-               beam_size: int = DEFAULT_BEAM_SIZE, symbols: Sequence[str] = ()) -> list[list[int]]:
-        check_method(method)
-        log_probs, out_lengths = model(feats, lengths)
-        return ctc_decode(log_probs, out_lengths, model.blank, method, beam_size, symbols)
+    def outputs(self, model: nn.Module, feats: torch.Tensor, lengths: torch.Tensor) -> CTCOutputs:
+        log_probs, out_lengths = model(feats, lengths)  # (B, T', C), (B,)
+        return CTCOutputs(log_probs, out_lengths)
 
 
 class RNNTObjective:
     """RNN-T loss (:func:`asrlab.rnnt.rnnt_loss`, mean over the batch) for :class:`~asrlab.models.RNNTModel`.
 
-    Decoding uses :func:`asrlab.decoding.rnnt_greedy_search` or :func:`asrlab.decoding.rnnt_beam_search`
-    through the model's ``predictor`` and ``joiner``.
+    Decoders read the encoder output with the model's ``predictor`` and ``joiner``.
     """
 
     name = "rnnt"
@@ -146,15 +131,9 @@ class RNNTObjective:
         loss = rnnt_loss(logits.float(), tokens, enc_lengths, token_lengths, blank=model.blank, reduction="mean")
         return loss, {}
 
-    def decode(self, model: nn.Module, feats: torch.Tensor, lengths: torch.Tensor, method: str = "greedy",
-               beam_size: int = DEFAULT_BEAM_SIZE, symbols: Sequence[str] = ()) -> list[list[int]]:
-        check_method(method)
-        enc, enc_lengths = model.encoder(feats, lengths)
-        enc = enc.float()  # decoders compare scores; do it in float32 even under autocast
-        if method == "greedy":
-            return rnnt_greedy_search(enc, enc_lengths, model.predictor, model.joiner, blank=model.blank)
-        nbest = rnnt_beam_search(enc, enc_lengths, model.predictor, model.joiner, blank=model.blank, beam_size=beam_size)
-        return [list(hyps[0].tokens) for hyps in nbest]
+    def outputs(self, model: nn.Module, feats: torch.Tensor, lengths: torch.Tensor) -> TransducerOutputs:
+        enc, enc_lengths = model.encoder(feats, lengths)  # (B, T', D), (B,)
+        return TransducerOutputs(enc, enc_lengths, model.predictor, model.joiner)
 
 
 class MultiTaskObjective:
@@ -195,11 +174,9 @@ class MultiTaskObjective:
         stats.update(MultiTaskHeads.metrics(out, **labels))
         return total, stats
 
-    def decode(self, model: nn.Module, feats: torch.Tensor, lengths: torch.Tensor, method: str = "greedy",
-               beam_size: int = DEFAULT_BEAM_SIZE, symbols: Sequence[str] = ()) -> list[list[int]]:
-        check_method(method)
+    def outputs(self, model: nn.Module, feats: torch.Tensor, lengths: torch.Tensor) -> CTCOutputs:
         out = model(feats, lengths)
-        return ctc_decode(out["log_probs"], out["lengths"], model.blank, method, beam_size, symbols)
+        return CTCOutputs(out["log_probs"], out["lengths"])
 
 
 def objective_for(model: nn.Module) -> Objective:

@@ -11,7 +11,7 @@ Usage::
                       shuffle=False), TrainConfig(epochs=10, lr=1e-3, checkpoint_dir="ckpt", log_dir="runs"))
     trainer.overfit_batch(steps=100)       # sanity check: the loss of one batch should fall near 0
     history = trainer.fit()                # tqdm bars, TensorBoard, checkpoints each epoch
-    trainer.evaluate(test_loader, method="beam")
+    trainer.evaluate(test_loader, decoder="beam")        # or a decoder object, e.g. BeamDecoder(..., lm=lm)
     plot_history(history)
 
     trainer.load_checkpoint("ckpt/last.pt"); trainer.fit()    # resume exactly where it stopped
@@ -39,7 +39,8 @@ from asrlab.models.checkpoint import model_checkpoint
 from asrlab.train.frontend import FeatureFrontend
 from asrlab.train.history import History
 from asrlab.train.loggers import MetricLogger, TensorBoardLogger, WandbLogger
-from asrlab.train.objectives import DEFAULT_BEAM_SIZE, Objective, check_method, objective_for
+from asrlab.decoding.strategies import Decoder, make_decoder
+from asrlab.train.objectives import DEFAULT_BEAM_SIZE, Objective, objective_for
 from asrlab.train.precision import resolve_precision
 from asrlab.train.schedulers import make_scheduler
 from asrlab.train.seed import rng_state, seed_everything, set_rng_state
@@ -62,7 +63,8 @@ class TrainConfig:
     grad_clip : max global gradient norm (None: no clipping).
     precision : ``"auto"`` (bf16/fp16 autocast on GPU, fp32 on CPU), ``"fp32"``, ``"bf16"``, ``"fp16"``.
     seed : seeds Python, numpy and torch at construction; also seeds batch shuffling per epoch.
-    decode, beam_size : evaluation decoding, ``"greedy"`` or ``"beam"``.
+    decode, beam_size : evaluation decoding: ``"greedy"``, ``"beam"`` (with ``beam_size``) or a decoder
+        object (:mod:`asrlab.decoding.strategies`, e.g. a ``BeamDecoder`` with an LM).
     eval_every : also evaluate every this many steps (None: after each epoch only).
     max_eval_batches : evaluate on the first N validation batches only (None: all).
     log_every : steps per averaged training-loss record.
@@ -82,7 +84,7 @@ class TrainConfig:
     grad_clip: float | None = 1.0
     precision: str = "auto"
     seed: int = 0
-    decode: str = "greedy"
+    decode: Any = "greedy"
     beam_size: int = DEFAULT_BEAM_SIZE
     eval_every: int | None = None
     max_eval_batches: int | None = None
@@ -150,7 +152,7 @@ class Trainer:
         self.tokenizer = tokenizer
         self.objective = objective or objective_for(model)
         self.objective.check(model, tokenizer)
-        check_method(config.decode)
+        self.decoder = self._decoder(config.decode, config.beam_size)
         self.frontend = (frontend or FeatureFrontend(LogMel())).to(self.device)
         feature_dim, input_dim = self.frontend.feature_dim, getattr(model, "config", {}).get("input_dim")
         if feature_dim is not None and input_dim is not None and feature_dim != input_dim:
@@ -305,17 +307,21 @@ class Trainer:
         self._loggers.clear()
 
     # ------------------------------------------------------------------ evaluation
+    def _decoder(self, decoder: str | Decoder, beam_size: int) -> Decoder:
+        blank = getattr(self.tokenizer, "blank", getattr(self.model, "blank", None))
+        return make_decoder(decoder, blank=blank, symbols=getattr(self.tokenizer, "symbols", ()), beam_size=beam_size)
+
     @torch.no_grad()
-    def evaluate(self, loader: DataLoader, method: str | None = None, beam_size: int | None = None,
+    def evaluate(self, loader: DataLoader, decoder: str | Decoder | None = None, beam_size: int | None = None,
                  max_batches: int | None = None) -> EvalResult:
         """Mean loss, corpus CER and WER (:mod:`asrlab.metrics`) over ``loader``.
 
         References are the decoded target tokens (what the model can spell); hypotheses come from
-        greedy or beam decoding (default: ``config.decode``). Per-utterance pairs are in the result.
+        ``decoder`` (a name, ``"greedy"`` or ``"beam"``, or a decoder object; default: ``config.decode``).
+        Per-utterance pairs are in the result.
         """
-        method = method or self.config.decode
-        check_method(method)
-        beam_size = beam_size or self.config.beam_size
+        decode = self.decoder if decoder is None and beam_size is None else \
+            self._decoder(decoder or self.config.decode, beam_size or self.config.beam_size)
         saved_rng = rng_state()  # evaluating must not shift the training run's random stream
         self.model.eval()
         self.frontend.eval()
@@ -330,7 +336,7 @@ class Trainer:
             feats, lengths = self.frontend(batch, self.device)
             with self.precision.autocast():
                 loss, stats = self.objective.loss(self.model, feats, lengths, batch)
-                ids = self.objective.decode(self.model, feats, lengths, method, beam_size, self.tokenizer.symbols)
+                ids = decode(self.objective.outputs(self.model, feats, lengths))
             for key, value in {"loss": float(loss), **stats}.items():
                 totals[key] = totals.get(key, 0.0) + value
             num_batches += 1
