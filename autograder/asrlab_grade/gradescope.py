@@ -88,7 +88,7 @@ def instructions(course: Course, name: str, target: Path) -> List[str]:
         total = sum(pts for _, _, pts in written)
         lines.append(f"Written answers ({total:g} points) are not in the autograder's score: add them on Gradescope's "
                      "site as manually graded questions of the assignment and grade them by hand:")
-        lines += [f"  {nb}: {gid} ({pts:g} points)" for nb, gid, pts in written]
+        lines += [f"  {nb}: {gid} ({pts:g} point{'' if pts == 1 else 's'})" for nb, gid, pts in written]
     return lines
 
 
