@@ -17,7 +17,7 @@ def spec() -> SandboxSpec:
 
 
 def run(spec: SandboxSpec, job: Path, *argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run(spec.command(str(job), list(argv)), capture_output=True, text=True, timeout=60)
+    return spec.run(str(job), list(argv), capture_output=True, text=True, timeout=60)
 
 
 def test_environment_is_only_what_the_job_needs(spec, tmp_path, monkeypatch):
