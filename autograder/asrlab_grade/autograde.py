@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from . import jitcache, preload, secret
-from .bwrap import SandboxSpec, check_bwrap, covered_dirs, default_allowlist
+from .bwrap import SandboxSpec, check_bwrap, covered_dirs, default_allowlist, hidden_dirs
 from .course_folder import Course, Submission
 from .grader import GraderError, RunContext, grade_notebook
 from .notebook import graded_cells, manual_cells, read_notebook
@@ -52,7 +52,9 @@ def make_context(course: Course, name: str, hide_extra: Sequence[Path] = (), see
                      if p.suffix != ".ipynb" and not p.name.startswith((".", "__pycache__"))]
     visible = [os.path.realpath(course.root / v) for v in assignment.visible]
     keep = default_allowlist() + visible
-    spec = None if insecure else SandboxSpec(check_bwrap(), keep, covered_dirs(), assignment.limits.disk_mb)
+    hidden = hidden_dirs(assignment.hidden_packages)
+    spec = None if insecure else SandboxSpec(check_bwrap(), keep, covered_dirs(), assignment.limits.disk_mb,
+                                             hidden=hidden)
     run_root = Path(tempfile.mkdtemp(prefix="asrlab-grade-"))
     os.chmod(run_root, 0o700)
     hide = {os.path.realpath(course.root), os.path.realpath(path.parent)}
@@ -62,6 +64,7 @@ def make_context(course: Course, name: str, hide_extra: Sequence[Path] = (), see
         hide.add(os.path.realpath(task_file.parent))
     if insecure:
         hide.add(str(run_root))  # every job's folder; the audit hook lets each reach its own scratch
+        hide |= set(hidden.values())  # under bwrap their stub answers: importing them fails cleanly
     return RunContext(assignment=assignment, release=release, run_root=run_root,
                       hide=sorted(hide), keep=keep,
                       seed=seed if seed is not None else secrets.randbits(63),

@@ -14,12 +14,18 @@ root file system holds only:
   shows the sandbox's own processes only.
 
 The environment is cleared: only what :func:`sandbox_env` lists is set, never a grader
-setting or secret. The sandbox cannot create user namespaces of its own (``--disable-userns``). ``--die-with-parent`` ends the sandbox with the grader, and when the
-PID namespace's first process ends, the kernel ends every process started inside, new
-sessions included.
+setting or secret. The sandbox cannot create user namespaces of its own (``--disable-userns``),
+and a seccomp filter (``--seccomp``, see :mod:`asrlab_grade.seccomp`; x86_64 and aarch64)
+refuses system calls student code never needs (ptrace, mounts and namespaces, keyrings,
+eBPF, perf events, io_uring, kernel modules...). ``--die-with-parent`` ends the sandbox with
+the grader, and when the PID namespace's first process ends, the kernel ends every process
+started inside, new sessions included. The filter and the stubs of hidden packages reach
+bwrap as memory-file descriptors, so sandboxes are started with :meth:`SandboxSpec.popen`
+or :meth:`SandboxSpec.run`.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
@@ -27,7 +33,9 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from .seccomp import host_program
 
 # Paths inside the sandbox (chosen not to collide with allowlisted host paths).
 SCRATCH = "/asrlab-sandbox/work"
@@ -145,21 +153,97 @@ def sandbox_env() -> Dict[str, str]:
     return env
 
 
+def hidden_dirs(packages: Sequence[str]) -> Dict[str, str]:
+    """Folders of the named packages (``"asrlab.ctc"`` -> its folder), which a sandbox must not see.
+
+    Raises
+    ------
+    ValueError
+        When a name is not an importable package (a typo in an assignment's ``hidden_packages``).
+    """
+    out = {}
+    for name in packages:
+        found = package_dir(name)
+        if found is None:
+            raise ValueError(f"hidden package {name!r} is not an installed package (a folder with "
+                             "modules); fix the assignment's hidden_packages")
+        out[name] = found
+    return out
+
+
+def absent_module_source(package: str) -> bytes:
+    """The ``__init__.py`` a hidden package's folder holds in the sandbox: importing it fails."""
+    return (f"raise ModuleNotFoundError({package + ' is not available while this assignment is graded'!r}, "
+            f"name={package!r})\n").encode()
+
+
+@contextlib.contextmanager
+def _memory_files(contents: Sequence[bytes]) -> Iterator[List[int]]:
+    """Read-from-the-start descriptors of anonymous memory files holding ``contents``."""
+    fds: List[int] = []
+    try:
+        for data in contents:
+            fd = os.memfd_create("asrlab-sandbox")
+            fds.append(fd)
+            os.write(fd, data)
+            os.lseek(fd, 0, os.SEEK_SET)
+        yield fds
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
-    """What one grading run's sandboxes look like (shared by all of them)."""
+    """What one grading run's sandboxes look like (shared by all of them).
+
+    ``hidden`` maps package names to their folders inside ``allow``: each is covered by a
+    read-only tmpfs whose only file is an ``__init__.py`` that raises ``ModuleNotFoundError``.
+    ``seccomp`` is the system-call filter (:mod:`asrlab_grade.seccomp`), ``None`` for none.
+    """
 
     bwrap: str
     allow: Sequence[str]                       # host paths bound read-only at the same place
     cover: Sequence[str] = ()                  # folders inside ``allow`` shown empty
     disk_mb: int = 512                         # scratch, /tmp and /dev/shm tmpfs size each
     env: Dict[str, str] = field(default_factory=sandbox_env)
+    hidden: Mapping[str, str] = field(default_factory=dict)
+    seccomp: Optional[bytes] = field(default_factory=host_program)
 
-    def command(self, job_files: str, argv: Sequence[str], binds: Sequence[Tuple[str, str]] = ()) -> List[str]:
+    def popen(self, job_files: str, argv: Sequence[str], binds: Sequence[Tuple[str, str]] = (),
+              **kwargs: Any) -> "subprocess.Popen[Any]":
+        """Start ``argv`` in a sandbox (see :meth:`command`); ``kwargs`` go to ``subprocess.Popen``."""
+        with self._fds() as (cmd_fds, pass_fds):
+            return subprocess.Popen(self.command(job_files, argv, binds, *cmd_fds), pass_fds=pass_fds, **kwargs)
+
+    def run(self, job_files: str, argv: Sequence[str], binds: Sequence[Tuple[str, str]] = (),
+            **kwargs: Any) -> "subprocess.CompletedProcess[Any]":
+        """Run ``argv`` in a sandbox to its end; ``kwargs`` go to ``subprocess.run``."""
+        with self._fds() as (cmd_fds, pass_fds):
+            return subprocess.run(self.command(job_files, argv, binds, *cmd_fds), pass_fds=pass_fds, **kwargs)
+
+    @contextlib.contextmanager
+    def _fds(self) -> Iterator[Tuple[Tuple[Optional[int], List[int]], Tuple[int, ...]]]:
+        """((seccomp fd, one fd per hidden package), every fd) for one bwrap start."""
+        contents = [absent_module_source(name) for name in self.hidden]
+        if self.seccomp is not None:
+            contents.append(self.seccomp)
+        with _memory_files(contents) as fds:
+            stubs = fds[:len(self.hidden)]
+            seccomp_fd = fds[-1] if self.seccomp is not None else None
+            yield (seccomp_fd, stubs), tuple(fds)
+
+    def command(self, job_files: str, argv: Sequence[str], binds: Sequence[Tuple[str, str]] = (),
+                seccomp_fd: Optional[int] = None, hidden_fds: Sequence[int] = ()) -> List[str]:
         """The bwrap command line that runs ``argv`` with ``job_files`` at :data:`JOB_DIR`.
 
-        ``binds`` are further (host path, sandbox path) pairs shown read-only.
+        ``binds`` are further (host path, sandbox path) pairs shown read-only. ``seccomp_fd``
+        (the filter) and ``hidden_fds`` (one ``__init__.py`` per hidden package) must be open
+        in bwrap: :meth:`popen` and :meth:`run` provide them.
         """
+        if (self.seccomp is not None and seccomp_fd is None) or len(hidden_fds) != len(self.hidden):
+            raise ValueError("this spec needs a seccomp descriptor and one per hidden package: "
+                             "start sandboxes with SandboxSpec.popen or SandboxSpec.run")
         sized = supports_size(self.bwrap)
         size = ["--size", str(self.disk_mb * 2**20)] if sized else []
         args = [self.bwrap, *UNSHARE, *_no_nested_userns(self.bwrap), "--die-with-parent", "--new-session",
@@ -168,6 +252,9 @@ class SandboxSpec:
             args += ["--ro-bind", path, path]
         for path in self.cover:
             args += ["--perms", "0555", "--tmpfs", path, "--remount-ro", path]
+        for path, fd in zip(self.hidden.values(), hidden_fds):
+            args += ["--perms", "0555", "--tmpfs", path, "--perms", "0444", "--file", str(fd),
+                     os.path.join(path, "__init__.py"), "--remount-ro", path]
         args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm", *size, "--tmpfs", "/tmp",
                  *_gpu_binds(), *size, "--tmpfs", SCRATCH, "--ro-bind", job_files, JOB_DIR,
                  "--chdir", SCRATCH]
@@ -175,6 +262,8 @@ class SandboxSpec:
             args += ["--ro-bind", host, inside]
         for key, value in sorted(self.env.items()):
             args += ["--setenv", key, value]
+        if seccomp_fd is not None:
+            args += ["--seccomp", str(seccomp_fd)]
         return args + list(argv)
 
 

@@ -54,7 +54,8 @@ def _is_module(name: str) -> bool:
 
 def modules(assignment: Assignment, release: Iterable[Dict[str, Any]]) -> tuple:
     """The preload list: :data:`BASE`, the assignment's own extras, then what the release and the
-    task recipes import (installed modules only, the grader excluded, each once)."""
+    task recipes import (installed modules only, the grader and the assignment's hidden packages
+    excluded, each once)."""
     sources = [_code(c.get("source", "")) for nb in release for c in nb.get("cells", [])
                if c.get("cell_type") == "code"]
     for task in assignment.tasks:
@@ -62,7 +63,10 @@ def modules(assignment: Assignment, release: Iterable[Dict[str, Any]]) -> tuple:
         sources += [s for s in (recipe, getattr(task, "adapter", None)) if s]
     found = [n for src in sources for n in imported(src)]
     out: Dict[str, None] = {}
+    hidden = tuple(getattr(assignment, "hidden_packages", ()))
     for name in (*BASE, *assignment.preload, *found):
+        if any(name == h or name.startswith(h + ".") for h in hidden):
+            continue  # absent from the sandbox's file system
         if name.split(".")[0] not in EXCLUDED and name not in out and _is_module(name):
             out[name] = None
     return tuple(out)

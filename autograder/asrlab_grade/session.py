@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .bwrap import JIT_DIR, JOB_DIR, SCRATCH, SandboxSpec, sandbox_env, supports_size
+from .seccomp import unavailable_note
 from .task import Limits
 
 # The sandbox must report "ready" this quickly after it was handed its job.
@@ -57,8 +58,14 @@ class Launcher:
     def isolation(self) -> Dict[str, Any]:
         if self.spec is None:
             return {"bwrap": False, "namespaces": "", "note": "insecure: rlimits and audit hook only"}
-        return {"bwrap": True, "namespaces": "user,pid,net,ipc,uts,mount",
-                "scratch_size_limited": supports_size(self.spec.bwrap)}
+        out = {"bwrap": True, "namespaces": "user,pid,net,ipc,uts,mount",
+               "scratch_size_limited": supports_size(self.spec.bwrap),
+               "seccomp": self.spec.seccomp is not None}
+        if self.spec.hidden:
+            out["hidden_packages"] = ", ".join(sorted(self.spec.hidden))
+        if self.spec.seccomp is None:
+            out["seccomp_note"] = unavailable_note()
+        return out
 
 
 class Sandbox:
@@ -77,20 +84,19 @@ class Sandbox:
         worker = [sys.executable, "-m", "asrlab_grade.worker", "--preload", ",".join(launcher.preload),
                   "--forbid", ",".join(launcher.forbid)]
         jit = launcher.jit_cache
+        pipes = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
         if launcher.spec is not None:
             binds = [(str(jit), JIT_DIR)] if jit else []
-            cmd = launcher.spec.command(str(self.dir), worker + ["--job", JOB_DIR, "--scratch", SCRATCH]
-                                        + (["--jit-cache", JIT_DIR] if jit else []), binds)
-            env, cwd = None, None
+            self.proc = launcher.spec.popen(str(self.dir), worker + ["--job", JOB_DIR, "--scratch", SCRATCH]
+                                            + (["--jit-cache", JIT_DIR] if jit else []), binds, **pipes)
         else:
             scratch = self.dir / "work"
             scratch.mkdir()
             cmd = worker + ["--job", str(self.dir), "--scratch", str(scratch)] + (["--jit-cache", str(jit)] if jit else [])
             env = dict(sandbox_env(), HOME=str(scratch), TMPDIR=str(scratch),
                        MPLCONFIGDIR=str(scratch / ".mpl"))
-            cwd = str(scratch)
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, start_new_session=True, env=env, cwd=cwd)
+            self.proc = subprocess.Popen(cmd, env=env, cwd=str(scratch), **pipes)
         self.fd = self.proc.stdout.fileno()
         self.buf = b""
         self.bytes_seen = 0

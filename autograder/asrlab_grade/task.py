@@ -182,6 +182,9 @@ class Assignment:
         visible: folders the sandbox may read besides the Python environment and the
             ``asrlab`` package (absolute, or relative to the course folder), e.g. a
             public corpus cache. Never list a folder that holds hidden data.
+        hidden_packages: packages the sandbox must not reach at all, e.g. ``("asrlab.ctc",)``
+            where the library holds the answers: their folders are replaced by one whose
+            ``__init__.py`` raises ``ModuleNotFoundError``. Never list them in ``preload``.
     """
 
     name: str
@@ -191,6 +194,13 @@ class Assignment:
     ci_minutes: float = 0.0
     submission_files: Tuple[str, ...] = ()
     visible: Tuple[str, ...] = ()
+    hidden_packages: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        clash = [m for m in self.preload for h in self.hidden_packages if m == h or m.startswith(h + ".")]
+        if clash:
+            raise ValueError(f"assignment {self.name!r} preloads {', '.join(clash)}, which it also lists in "
+                             "hidden_packages; remove them from preload")
 
     def task(self, grade_id: str) -> Optional[Task]:
         return next((t for t in self.tasks if t.grade_id == grade_id), None)

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from asrlab_grade.bwrap import (JOB_DIR, SCRATCH, SandboxSpec, check_bwrap, covered_dirs,
-                                default_allowlist, sandbox_env)
+                                default_allowlist, hidden_dirs, sandbox_env)
+from asrlab_grade.task import Assignment
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +19,7 @@ def spec() -> SandboxSpec:
 
 
 def run(spec: SandboxSpec, job: Path, *argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run(spec.command(str(job), list(argv)), capture_output=True, text=True, timeout=60)
+    return spec.run(str(job), list(argv), capture_output=True, text=True, timeout=60)
 
 
 def test_environment_is_only_what_the_job_needs(spec, tmp_path, monkeypatch):
@@ -44,3 +46,23 @@ def test_no_nested_user_namespaces(spec, tmp_path):
     if not os.path.exists("/usr/bin/unshare"):
         pytest.skip("util-linux unshare is not installed")
     assert run(spec, tmp_path, "/usr/bin/unshare", "-U", "true").returncode != 0
+
+
+def test_hidden_package_is_absent(tmp_path):
+    hidden = hidden_dirs(["asrlab.ctc"])
+    spec = SandboxSpec(check_bwrap(), default_allowlist(), covered_dirs(), disk_mb=8, hidden=hidden)
+    folder = hidden["asrlab.ctc"]
+    script = (f"import os\n"
+              f"try:\n    import asrlab.ctc\n    print('imported')\nexcept ImportError as e:\n    print(type(e).__name__)\n"
+              f"print(os.listdir({folder!r}), os.path.exists({folder!r} + '/reference.py'))\n"
+              f"import asrlab.decoding, asrlab.checks\nprint('library ok')\n")
+    res = spec.run(str(tmp_path), [sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert res.stdout.splitlines() == ["ModuleNotFoundError", "['__init__.py'] False", "library ok"], \
+        res.stdout + res.stderr[-2000:]
+
+
+def test_hidden_package_must_exist_and_not_be_preloaded():
+    with pytest.raises(ValueError, match="asrlab.nope.*hidden_packages"):
+        hidden_dirs(["asrlab.nope"])
+    with pytest.raises(ValueError, match="asrlab.ctc.reference.*remove them from preload"):
+        Assignment(name="x", tasks=(), preload=("numpy", "asrlab.ctc.reference"), hidden_packages=("asrlab.ctc",))

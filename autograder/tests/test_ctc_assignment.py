@@ -7,6 +7,8 @@ covers the sandboxed path (solution full marks, blank release 0).
 """
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from asrlab_grade.course_folder import Course
@@ -228,3 +230,40 @@ def test_release_is_fresh_and_plain_nbgrader_grades_it(tmp_path):
     """generate_assignment reproduces the committed release; nbgrader autograde gives the filled-in
     release full marks and the blank release 0."""
     assert nbgrader_round_trip(tmp_path, "ctc") == {"full": 12.0, "blank": 0.0}
+
+
+# ----------------------------------------------------------------------------- the sandbox
+GREEDY_BODY = '    best = np.asarray(log_probs).argmax(axis=1)\n'
+PROBE = '''    import os
+    import asrlab
+    try:
+        from asrlab.ctc import reference
+        found = "imported " + reference.__name__
+    except ImportError as e:
+        found = type(e).__name__
+    folder = os.path.join(os.path.dirname(asrlab.__file__), "ctc")
+    raise RuntimeError(f"probe: {found} {sorted(os.listdir(folder))} {os.path.exists(folder + '/reference.py')}")
+'''
+
+
+def test_asrlab_ctc_is_absent_in_the_sandbox_and_the_rest_is_graded(tmp_path):
+    """A submission that reaches for ``asrlab.ctc`` finds an import error and no files; its other
+    answers keep their marks."""
+    import json
+
+    from asrlab_grade.cli import main
+    from asrlab_grade.samples import write_samples
+
+    course = Course(ROOT)
+    subs = tmp_path / "subs"
+    write_samples(course, "ctc", subs, {"probe": {"greedy_answer": (GREEDY_BODY, PROBE + GREEDY_BODY)}})
+    for other in ("solution", "blank"):
+        shutil.rmtree(subs / other)
+    assert main(["autograde", "ctc", str(subs), "--out", str(tmp_path / "out"), "--course-root", str(ROOT),
+                 "--workers", "1", "--no-progress"]) == 0
+    result = json.loads(next((tmp_path / "out" / "results").glob("*.json")).read_text())
+    tasks = {t["grade_id"]: t for nb in result["notebooks"] for t in nb["tasks"]}
+    assert tasks["test_greedy"]["points"] == 0
+    assert "probe: ModuleNotFoundError ['__init__.py'] False" in "\n".join(tasks["test_greedy"]["messages"])
+    assert result["score"] == result["max_score"] - tasks["test_greedy"]["max_points"]
+    assert result["notebooks"][0]["isolation"]["hidden_packages"] == "asrlab.ctc"

@@ -57,8 +57,8 @@ def test_a_failed_fill_warns_and_grading_goes_on(tmp_path, monkeypatch):
 
 def test_sandbox_loads_kernels_from_the_cache_without_compiling(cache, tmp_path):
     spec = SandboxSpec(check_bwrap(), default_allowlist(), covered_dirs(), disk_mb=64)
-    argv = spec.command(str(tmp_path), [sys.executable, "-c", SCRIPT], [(str(cache), JIT_DIR)])
-    res = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    res = spec.run(str(tmp_path), [sys.executable, "-c", SCRIPT], [(str(cache), JIT_DIR)],
+                   capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     copied, changed = map(int, res.stdout.split())
     assert copied > 0 and changed == 0, f"{changed} cache files were written: numba compiled in the sandbox"
