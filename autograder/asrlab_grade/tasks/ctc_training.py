@@ -410,7 +410,7 @@ ASSIGNMENT = Assignment(
                      evaluate_source=EVALUATE, test_split=hidden_test_split, metric=asrlab_metric("wer"),
                      metric_name="WER %", bands=WER_BANDS, skip_cells=SKIP_CELLS, timeout_s=300.0, cpu_s=300.0),
     ),
-    ci_minutes=9.5,
+    ci_minutes=5.5,
     limits=Limits(notebook_wall_s=600.0, notebook_cpu_s=600, cell_timeout_s=120.0, memory_mb=4096,
                   disk_mb=256, max_restarts=6),
     preload=LIBROSA_PRELOAD,

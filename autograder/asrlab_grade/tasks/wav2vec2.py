@@ -446,7 +446,7 @@ ASSIGNMENT = Assignment(
                      metric=METRIC, metric_name=METRIC_NAME, bands=BANDS, skip_cells=SKIP_CELLS,
                      timeout_s=300.0, cpu_s=300.0),
     ),
-    ci_minutes=11.5,
+    ci_minutes=10.5,
     limits=Limits(notebook_wall_s=600.0, notebook_cpu_s=600, cell_timeout_s=120.0, memory_mb=4096,
                   disk_mb=256, max_restarts=6),
     # Loaded lazily by transformers: imported here, before the job, like the release's own imports.
