@@ -65,15 +65,21 @@ def arm_forbidden(names: Sequence[str]) -> List[str]:
 _ARMED: set = set()
 
 
-_TORCH_LIBS: List[Any] = []  # the overrides live as long as these objects do
-
-
 def _arm_torch_op(name: str) -> None:
+    """Override every overload of the operator with a kernel that refuses to run.
+
+    The registration handle is made with the dispatcher's own binding, not
+    ``torch.library.Library``, whose objects are listed by ``gc`` and whose finalizers sit in
+    ``weakref.finalize``'s registry: calling either would remove the override. Here the handle
+    gets one extra native reference and its last Python name is dropped, so no Python object
+    leads to it (the handle is not tracked by ``gc`` either) and nothing can release it.
+    """
+    import ctypes
+
     import torch
     op = name.split("::", 1)[1]
     packet = getattr(torch.ops.aten, op)
-    lib = torch.library.Library("aten", "IMPL")
-    _TORCH_LIBS.append(lib)
+    handle = _dispatch_handle(torch)
 
     def kernel(*args: Any, **kwargs: Any) -> Any:
         sys.audit(AUDIT_EVENT, name)
@@ -86,12 +92,19 @@ def _arm_torch_op(name: str) -> None:
             qual = op if overload == "default" else f"{op}.{overload}"
             for key in ("CompositeImplicitAutograd", "CPU", "CUDA", "Autograd", "Meta"):
                 try:
-                    lib.impl(qual, kernel, key)
+                    handle.impl(qual, key, kernel, False)
                     armed += 1
                 except Exception:  # noqa: BLE001 - not every op has every key
                     pass
     if not armed:
         raise RuntimeError(f"could not override {name}")
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))  # kept alive by no Python object
+    del handle
+
+
+def _dispatch_handle(torch: Any) -> Any:
+    """A registration handle for the ``aten`` namespace (``torch.library``'s own kind)."""
+    return torch._C._dispatch_library("IMPL", "aten", "", "<asrlab_grade.guard>", 0)
 
 
 def _arm_python(name: str) -> None:
