@@ -129,6 +129,35 @@ def _arm_python(name: str) -> None:
     setattr(owner, parts[-1], stub)
 
 
+def forget_hidden_modules(hidden: Sequence[str], keep: Sequence[str] = ()) -> List[str]:
+    """Make modules loaded from a hidden folder unimportable; return their names.
+
+    The warm worker may have imported such a module before the job (a library module that
+    uses it). Under bwrap the folder is covered anyway; without the sandbox (``--insecure``)
+    the audit hook refuses reads of the folder, but an import served from ``sys.modules``
+    reads nothing. Each such entry becomes ``None`` (``import`` then raises
+    ``ModuleNotFoundError``) and its attribute on the parent package is removed. As in the
+    hook, a kept folder inside a hidden one stays visible and the deeper prefix wins.
+    """
+    hidden_prefixes = [os.path.realpath(h).rstrip("/") + "/" for h in hidden]
+    keep_prefixes = [os.path.realpath(k).rstrip("/") + "/" for k in keep]
+
+    def is_hidden(path: str) -> bool:
+        depth = max([len(h) for h in hidden_prefixes if path.startswith(h)], default=0)
+        return depth > max([len(k) for k in keep_prefixes if path.startswith(k)], default=0)
+
+    gone = []
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None)
+        if isinstance(origin, str) and is_hidden(os.path.realpath(origin)):
+            sys.modules[name] = None  # type: ignore[assignment]
+            parent, _, child = name.rpartition(".")
+            if sys.modules.get(parent) is not None:
+                sys.modules[parent].__dict__.pop(child, None)
+            gone.append(name)
+    return gone
+
+
 # Audit events refused outright once student code runs.
 _DENY = {
     "os.fork": "starting processes", "os.forkpty": "starting processes",

@@ -247,6 +247,7 @@ def child_main(job_dir: str, scratch: str, out_fd: int) -> None:
         def on_forbidden(name: str, report: Reporter = report, current: Any = _current_call) -> None:
             report("forbidden", name=name, call=current())
 
+        guard.forget_hidden_modules(job["hide"], keep=job["keep"])
         guard.install_audit_hook(scratch, list(job["hide"]) + [job_dir], on_forbidden, keep=job["keep"])
     except BaseException as e:  # noqa: BLE001 - the grader reports it as a grader error
         report("setup_error", message=f"{type(e).__name__}: {e}")

@@ -7,6 +7,7 @@ covers the sandboxed path (solution full marks, blank release 0).
 """
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -267,3 +268,27 @@ def test_asrlab_ctc_is_absent_in_the_sandbox_and_the_rest_is_graded(tmp_path):
     assert "probe: ModuleNotFoundError ['__init__.py'] False" in "\n".join(tasks["test_greedy"]["messages"])
     assert result["score"] == result["max_score"] - tasks["test_greedy"]["max_points"]
     assert result["notebooks"][0]["isolation"]["hidden_packages"] == "asrlab.ctc"
+
+
+def test_asrlab_ctc_stays_out_of_reach_without_the_sandbox(tmp_path):
+    """With ``--insecure`` (no bwrap) the audit hook refuses the hidden package instead: the probe
+    can neither import ``asrlab.ctc`` nor list its folder, and the other answers keep their marks."""
+    import json
+
+    from asrlab_grade.cli import main
+    from asrlab_grade.samples import write_samples
+
+    course = Course(ROOT)
+    subs = tmp_path / "subs"
+    probe = PROBE.split("    folder =")[0] + '    raise RuntimeError(f"probe: {found}")\n'
+    write_samples(course, "ctc", subs, {"probe": {"greedy_answer": (GREEDY_BODY, probe + GREEDY_BODY)}})
+    for other in ("solution", "blank"):
+        shutil.rmtree(subs / other)
+    assert main(["autograde", "ctc", str(subs), "--out", str(tmp_path / "out"), "--course-root", str(ROOT),
+                 "--workers", "1", "--no-progress", "--insecure"]) == 0
+    result = json.loads(next((tmp_path / "out" / "results").glob("*.json")).read_text())
+    tasks = {t["grade_id"]: t for nb in result["notebooks"] for t in nb["tasks"]}
+    messages = "\n".join(tasks["test_greedy"]["messages"])
+    assert tasks["test_greedy"]["points"] == 0
+    assert re.search(r"probe: (ModuleNotFoundError|ImportError|PermissionError)", messages), messages
+    assert result["score"] == result["max_score"] - tasks["test_greedy"]["max_points"]
