@@ -10,7 +10,9 @@ import pytest
 
 from asrlab_grade import cli
 from asrlab_grade.notebook import graded_cells, manual_cells
+from asrlab_grade.otter_check import _zip_submission, otter_score
 from asrlab_grade.otter_export import master_notebook, public_part
+from asrlab_grade.validate import _solution_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,11 +50,6 @@ def test_hidden_tests_stay_in_the_hidden_case():
     assert not any("### BEGIN SOLUTION" in c for c in code) and any("# BEGIN SOLUTION" in c for c in code)
 
 
-def _otter_score(results: Path) -> tuple:
-    tests = [t for t in json.loads(results.read_text())["tests"] if "max_score" in t]
-    return sum(t["score"] for t in tests), sum(t["max_score"] for t in tests)
-
-
 @pytest.mark.skipif(shutil.which("otter") is None, reason="otter-grader not installed")
 def test_otter_assign_and_run_give_the_solution_full_marks_and_the_blank_zero(tmp_path, monkeypatch):
     monkeypatch.setenv("ASRLAB_BUDGET", "ci")
@@ -77,5 +74,25 @@ def test_otter_assign_and_run_give_the_solution_full_marks_and_the_blank_zero(tm
         res = subprocess.run(["otter", "run", "--no-logo", "-a", str(zips[0]), "-o", str(tmp_path / who), str(nb)],
                              capture_output=True, text=True, timeout=900)
         assert res.returncode == 0, res.stderr[-2000:]
-        scores[who] = _otter_score(tmp_path / who / "results.json")
+        scores[who] = otter_score(tmp_path / who / "results.json")
     assert scores == {"solution": (12, 12), "blank": (0, 12)}
+
+
+def test_a_submission_zip_carries_the_notebook_and_the_files_the_solution_wrote(tmp_path):
+    """validate --otter hands otter the notebook plus what the solution run wrote (checkpoint files and
+    folders such as a save_pretrained model), so that the notebook loads them instead of training."""
+    import zipfile
+
+    src, sol = tmp_path / "src", tmp_path / "sol"
+    for folder in (src, sol):
+        folder.mkdir()
+        (folder / "a.ipynb").write_text("{}")
+        (folder / "data.txt").write_text("public")
+    (sol / "model.pt").write_bytes(b"weights")
+    (sol / "hf_model").mkdir()
+    (sol / "hf_model" / "model.safetensors").write_bytes(b"st")
+    (sol / ".ipynb_checkpoints").mkdir()
+    files = _solution_files(src, sol, ["model.pt", "missing.pt"])
+    assert files == ["hf_model", "model.pt"]
+    with zipfile.ZipFile(_zip_submission(sol / "a.ipynb", sol, files, tmp_path / "s.zip")) as zf:
+        assert sorted(zf.namelist()) == ["a.ipynb", "hf_model/model.safetensors", "model.pt"]
