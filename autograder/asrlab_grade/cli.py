@@ -4,7 +4,7 @@ Usage::
 
     asrlab-grade autograde ASSIGNMENT SUBMISSIONS_DIR [--out DIR] [--workers N]
                  [--course-root DIR] [--gradebook [DB_URL]] [--seed N] [--cold] [--insecure]
-    asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR] [--jobs N] [--budget B] [--insecure] [--otter]
+    asrlab-grade validate [ASSIGNMENT ...] [--course-root DIR] [--jobs N] [--budget B] [--insecure] [--exports]
     asrlab-grade release ASSIGNMENT [--package SPEC] [--colab-base URL] [--no-wheel]
     asrlab-grade export otter ASSIGNMENT [--out DIR] [--package SPEC] [--no-assign]
     asrlab-grade export gradescope ASSIGNMENT [--out DIR]
@@ -128,7 +128,7 @@ def _validate(args: argparse.Namespace) -> int:
         return 0
     try:
         problems = validate(course, names, workers=args.workers or 2, insecure=args.insecure,
-                            jobs=args.jobs or None, otter=args.otter)
+                            jobs=args.jobs or None, exports=args.exports)
     except SandboxUnavailable as e:
         print(f"asrlab-grade: refusing to run student code without a sandbox: {e} "
               "(or pass --insecure)", file=sys.stderr)
@@ -204,9 +204,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     v.add_argument("--workers", type=int, default=0)
     v.add_argument("--budget", choices=["full", "ci"], help="training budget (default: $ASRLAB_BUDGET, else full)")
     v.add_argument("--insecure", action="store_true", help="grade without the bwrap sandbox")
-    v.add_argument("--otter", action="store_true",
-                   help="also check the otter-grader export: otter assign, then otter run gives the solution "
-                        "(with its checkpoints) full marks and the blank student notebook 0")
+    v.add_argument("--exports", action="store_true",
+                   help="also check the otter-grader and Gradescope exports: otter run and Gradescope's "
+                        "run_autograder give the solution (with its checkpoints) full marks and the blank 0")
     v.add_argument("--jobs", type=int, default=0,
                    help="assignments validated at once, the cores shared between them (default: as many as "
                         "the cores allow with two threads each)")

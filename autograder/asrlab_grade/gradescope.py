@@ -28,7 +28,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from .course_folder import Course, CourseError
 from .notebook import manual_cells, read_notebook
@@ -53,8 +53,11 @@ exec python3 -m asrlab_grade.gradescope "${ASRLAB_GRADESCOPE_ROOT:-/autograder}"
 """
 
 
-def build_zip(course: Course, name: str, out: Path) -> Path:
-    """Write ``out/autograder.zip`` for assignment ``name``; returns its path."""
+def build_zip(course: Course, name: str, out: Path, course_secret: Optional[bytes] = None) -> Path:
+    """Write ``out/autograder.zip`` for assignment ``name``; returns its path.
+
+    ``course_secret`` (default: the course's stored secret) seeds the hidden splits Gradescope grades on.
+    """
     notebooks = course.release_notebooks(name)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,7 +73,7 @@ def build_zip(course: Course, name: str, out: Path) -> Path:
                 z.writestr(info, text)
             z.writestr("gradescope.json", json.dumps({"assignment": name}))
             # the course's secret, so that Gradescope grades on the same hidden splits as the instructor
-            z.writestr("secret", load_or_create(secret_path(course.root)).decode())
+            z.writestr("secret", (course_secret or load_or_create(secret_path(course.root))).decode())
             for wheel in sorted(wheels.glob("*.whl")):
                 z.write(wheel, f"wheels/{wheel.name}")
             z.write(course.root / "nbgrader_config.py", "course/nbgrader_config.py")

@@ -152,20 +152,21 @@ MIN_SOLUTION_THREADS = 2
 
 def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2,
              progress: bool = False, insecure: bool = False, jobs: Optional[int] = None,
-             otter: bool = False) -> List[str]:
+             exports: bool = False) -> List[str]:
     """Lint and grade solution and blank release of each assignment; returns problems.
 
     Assignments run ``jobs`` at a time (default: as many as the cores allow with at least
     :data:`MIN_SOLUTION_THREADS` threads each, so one at a time on two cores); each gets an equal
     share of the cores for its training kernel and its grading sandboxes. Grading uses a fresh random
     course secret, so the hidden splits are new ones, made in a temporary folder removed afterwards.
-    With ``otter``, each assignment's otter-grader export is checked too (:mod:`asrlab_grade.otter_check`).
+    With ``exports``, each assignment's otter-grader and Gradescope exports are checked too
+    (:mod:`asrlab_grade.export_check`).
     """
     old = os.environ.get(hidden.CACHE_ENV)
     with tempfile.TemporaryDirectory(prefix="asrlab-validate-hidden-") as cache:
         os.environ[hidden.CACHE_ENV] = cache
         try:
-            return _validate(course, list(names or course.assignments()), workers, progress, insecure, jobs, otter)
+            return _validate(course, list(names or course.assignments()), workers, progress, insecure, jobs, exports)
         finally:
             if old is None:
                 os.environ.pop(hidden.CACHE_ENV, None)
@@ -174,18 +175,18 @@ def validate(course: Course, names: Optional[List[str]] = None, workers: int = 2
 
 
 def _validate(course: Course, names: List[str], workers: int, progress: bool, insecure: bool,
-              jobs: Optional[int], otter: bool = False) -> List[str]:
+              jobs: Optional[int], exports: bool = False) -> List[str]:
     plan = plan_threads(max(1, len(names)), min_threads=MIN_SOLUTION_THREADS) if jobs is None else \
         plan_threads(min(jobs, max(1, len(names))))
     threads = plan.threads if plan.processes > 1 or jobs is not None else None
     workers = max(1, min(workers, plan.threads))
     if plan.processes == 1:
-        results = [_validate_one(course, name, workers, progress, threads, insecure, otter) for name in names]
+        results = [_validate_one(course, name, workers, progress, threads, insecure, exports) for name in names]
     else:
         print(f"validate: {plan.processes} assignments at a time, {plan.threads} threads each", flush=True)
         names = longest_first(course, names)
         with ThreadPoolExecutor(max_workers=plan.processes) as pool:
-            results = list(pool.map(lambda name: _validate_one(course, name, workers, progress, threads, insecure, otter), names))
+            results = list(pool.map(lambda name: _validate_one(course, name, workers, progress, threads, insecure, exports), names))
     return [problem for found in results for problem in found]
 
 
@@ -215,7 +216,7 @@ def _solution_files(src_dir: Path, sol_dir: Path, checkpoints: List[str]) -> Lis
 
 
 def _validate_one(course: Course, name: str, workers: int, progress: bool, threads: Optional[int],
-                  insecure: bool, otter: bool = False) -> List[str]:
+                  insecure: bool, exports: bool = False) -> List[str]:
     """Problems of one assignment: lint, then its solution (trained if needed) and blank release graded."""
     try:
         problems = lint(course, name)
@@ -238,9 +239,11 @@ def _validate_one(course: Course, name: str, workers: int, progress: bool, threa
         subs = [Submission("solution", sol_dir, {p.name: sol_dir / p.name for p in release}),
                 Submission("blank", None, {p.name: p for p in release})]
         sol, blank = grade_all(ctx, subs, workers=workers, progress=progress)
-        if otter:
-            from .otter_check import check_otter
-            problems += check_otter(course, name, sol_dir, _solution_files(src_dir, sol_dir, ckpts))
+        if exports:
+            from .export_check import check_gradescope, check_otter
+            files = _solution_files(src_dir, sol_dir, ckpts)
+            problems += check_otter(course, name, sol_dir, files)
+            problems += check_gradescope(course, name, sol_dir, files, secret.fresh())
     if sol.get("error") or sol["score"] != sol["max_score"]:
         lost = [f"{t['grade_id']}: {t['messages'][:1]}" for nb in sol["notebooks"]
                 for t in nb["tasks"] if t["points"] != t["max_points"]]

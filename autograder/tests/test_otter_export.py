@@ -10,7 +10,7 @@ import pytest
 
 from asrlab_grade import cli
 from asrlab_grade.notebook import graded_cells, manual_cells
-from asrlab_grade.otter_check import _zip_submission, otter_score
+from asrlab_grade.export_check import _zip_submission, otter_score
 from asrlab_grade.otter_export import master_notebook, public_part
 from asrlab_grade.validate import _solution_files
 
@@ -79,7 +79,7 @@ def test_otter_assign_and_run_give_the_solution_full_marks_and_the_blank_zero(tm
 
 
 def test_a_submission_zip_carries_the_notebook_and_the_files_the_solution_wrote(tmp_path):
-    """validate --otter hands otter the notebook plus what the solution run wrote (checkpoint files and
+    """validate --exports hands otter the notebook plus what the solution run wrote (checkpoint files and
     folders such as a save_pretrained model), so that the notebook loads them instead of training."""
     import zipfile
 

@@ -1,18 +1,24 @@
-"""Check an assignment's otter-grader export end to end: ``otter assign``, then ``otter run`` on the
-solution (full marks) and on otter's blank student notebook (0).
+"""Check an assignment's exports end to end on its solution (full marks) and blank release (0).
 
-``asrlab-grade validate --otter`` calls :func:`check_otter` after it graded the solution, so the
-training assignments are run with the checkpoints the solution just trained (a student submits
-them next to the notebook, and the notebook loads instead of retraining). Each submission goes to
-``otter run`` as a zip of the notebook and those files, which otter unpacks into its submission folder.
+* otter-grader: ``otter assign``, then ``otter run`` on the solution and on otter's blank student
+  notebook. Each submission goes to ``otter run`` as a zip of the notebook and the files next to it,
+  which otter unpacks into its submission folder.
+* Gradescope: the autograder zip unpacked into a Gradescope-like root, ``run_autograder`` run on the
+  solution folder and on the blank release, ``results/results.json`` read back.
+
+``asrlab-grade validate --exports`` calls both after it graded the solution, so the training
+assignments run with the checkpoints the solution just trained (a student submits them next to the
+notebook, and the notebook loads them instead of retraining).
 
 Usage::
 
     problems = check_otter(course, "rnnt", solution_dir, ["rnnt_model.pt"])
+    problems += check_gradescope(course, "rnnt", solution_dir, ["rnnt_model.pt"], secret.fresh())
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,10 +28,12 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 from .course_folder import Course
+from .gradescope import ROOT_ENV, build_zip
 from .otter_export import export_otter
 
 # otter run executes the whole notebook (with the checkpoints: evaluation only, no training).
 OTTER_RUN_TIMEOUT_S = 1800
+GRADESCOPE_RUN_TIMEOUT_S = 1800
 
 
 def _zip_submission(notebook: Path, folder: Path, files: Sequence[str], target: Path) -> Path:
@@ -89,8 +97,53 @@ def check_otter(course: Course, name: str, solution_dir: Path, checkpoints: Sequ
                 except Exception as e:  # noqa: BLE001 - reported, the other run still goes
                     problems.append(f"{name}: {e}")
                     continue
-                print(f"{name}: otter run {who} {score:g}/{top:g}", flush=True)
-                if (who == "solution" and score != top) or (who == "blank" and score != 0):
-                    problems.append(f"{name}: otter gives the {who} {score:g}/{top:g} (expected "
-                                    f"{'full marks' if who == 'solution' else '0'})")
+                problems += _judge(name, "otter run", who, score, top)
+    return problems
+
+
+def _judge(name: str, how: str, who: str, score: float, top: float) -> List[str]:
+    """Print the score; a problem unless the solution has full marks and the blank 0."""
+    print(f"{name}: {how} {who} {score:g}/{top:g}", flush=True)
+    if (who == "solution" and score == top) or (who == "blank" and score == 0):
+        return []
+    return [f"{name}: {how} gives the {who} {score:g}/{top:g} (expected {'full marks' if who == 'solution' else '0'})"]
+
+
+def gradescope_run(autograder_zip: Path, submission: Path, root: Path) -> Tuple[float, float]:
+    """Run the zip's ``run_autograder`` on the files of ``submission`` in a Gradescope-like ``root``."""
+    with zipfile.ZipFile(autograder_zip) as zf:
+        zf.extractall(root / "source")
+    shutil.copytree(submission, root / "submission")
+    run = root / "source" / "run_autograder"
+    run.chmod(0o755)
+    res = subprocess.run([str(run)], env={**os.environ, ROOT_ENV: str(root)}, capture_output=True, text=True,
+                         timeout=GRADESCOPE_RUN_TIMEOUT_S)
+    results = root / "results" / "results.json"
+    if res.returncode != 0 or not results.is_file():
+        raise RuntimeError(f"run_autograder failed on {submission.name}: {(res.stdout + res.stderr)[-1500:]}")
+    data = json.loads(results.read_text())
+    return data["score"], sum(t["max_score"] for t in data["tests"])
+
+
+def check_gradescope(course: Course, name: str, solution_dir: Path, files: Sequence[str],
+                     course_secret: bytes) -> List[str]:
+    """Problems of the Gradescope export of ``name``: ``run_autograder`` on the solution (its notebooks
+    and ``files``) must give full marks, on the blank release 0."""
+    problems: List[str] = []
+    with tempfile.TemporaryDirectory(prefix=f"asrlab-gradescope-{name}-") as tmp:
+        try:
+            target = build_zip(course, name, Path(tmp) / "zip", course_secret=course_secret)
+        except Exception as e:  # noqa: BLE001 - reported as the assignment's problem
+            return [f"{name}: gradescope export failed: {e}"]
+        solution = Path(tmp) / "solution"
+        solution.mkdir()
+        for path in [*course.source_dir(name).glob("*.ipynb"), *(solution_dir / f for f in files)]:
+            (shutil.copytree if path.is_dir() else shutil.copy2)(path, solution / path.name)
+        for who, submission in (("solution", solution), ("blank", course.release_dir(name))):
+            try:
+                score, top = gradescope_run(target, submission, Path(tmp) / who)
+            except Exception as e:  # noqa: BLE001 - reported, the other run still goes
+                problems.append(f"{name}: {e}")
+                continue
+            problems += _judge(name, "gradescope run_autograder", who, score, top)
     return problems
