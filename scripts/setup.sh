@@ -9,4 +9,4 @@ PYTHON=${PYTHON:-python3}
 python -m pip install -q --upgrade pip
 # Install the CPU torch wheel first: without it pip resolves "torch>=2.2" to a multi-GB CUDA build.
 python -c "import torch" 2>/dev/null || python -m pip install -q torch==2.13.0
-python -m pip install -q -e "./shared[dev,hf]" -e "./autograder[otter]"
+python -m pip install -q -e "./shared[dev,hf,project]" -e "./autograder[otter]"
