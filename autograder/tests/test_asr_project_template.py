@@ -216,7 +216,7 @@ def tiny_corpus(tmp_path_factory) -> Path:
 def test_train_overfits_one_batch(tiny_corpus, tmp_path):
     cmd = [sys.executable, str(PROJECT / "train.py"), f"data.root={tiny_corpus}", "data.overfit_batch=true",
            "trainer.max_steps=12", "trainer.print_every=1", "trainer.lr=3e-3", "model.hidden_dim=32",
-           "model.num_layers=1", "lm.order=2", "budget=ci"]
+           "model.num_layers=1", "lm.order=2", "budget=ci", "trainer.max_eval_batches=1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
     assert res.returncode == 0, res.stderr[-3000:]

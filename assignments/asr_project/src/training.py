@@ -110,6 +110,8 @@ def run(cfg: Any) -> dict[str, Any]:
     from torch.utils.tensorboard import SummaryWriter
 
     start = time.perf_counter()
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg.threads))
     seed_everything(int(cfg.seed))
     ckpt = Path(cfg.checkpoint_dir)
     ckpt.mkdir(parents=True, exist_ok=True)
@@ -124,11 +126,13 @@ def run(cfg: Any) -> dict[str, Any]:
     dev_loader = make_loader(dev_set, batch_size=16, shuffle=False)
     sample_batch = next(iter(make_loader(dev_set, batch_size=max(1, int(cfg.trainer.samples)), shuffle=False,
                                          bucketing=False)))
-    if cfg.data.overfit_batch:
-        train_loader = [next(iter(make_loader(LibriSpeech(root, cfg.data.train_split, tokenizer=tokenizer),
-                                              batch_size=4, shuffle=False, bucketing=False)))]
+    epochs = int(cfg.trainer.epochs)
+    if cfg.data.overfit_batch:  # one epoch of the same batch, max_steps (else epochs) times
+        batch = next(iter(make_loader(LibriSpeech(root, cfg.data.train_split, tokenizer=tokenizer), batch_size=4,
+                                      shuffle=False, bucketing=False)))
+        train_loader, epochs = [batch] * int(cfg.trainer.max_steps or epochs), 1
     model = build_model(cfg.model, num_classes=len(tokenizer), blank=tokenizer.blank)
-    config = TrainConfig(epochs=int(cfg.trainer.epochs), max_steps=cfg.trainer.max_steps, lr=float(cfg.trainer.lr),
+    config = TrainConfig(epochs=epochs, max_steps=cfg.trainer.max_steps, lr=float(cfg.trainer.lr),
                          grad_clip=float(cfg.trainer.grad_clip), scheduler="onecycle", seed=int(cfg.seed),
                          progress=False)
     trainer = Trainer(model, tokenizer, train_loader, dev_loader, config,
@@ -138,7 +142,7 @@ def run(cfg: Any) -> dict[str, Any]:
     metrics: dict[str, float] = {}
     max_steps = cfg.trainer.max_steps or math.inf
     try:
-        for epoch in range(int(cfg.trainer.epochs)):
+        for epoch in range(epochs):
             if hasattr(getattr(train_loader, "batch_sampler", None), "set_epoch"):
                 train_loader.batch_sampler.set_epoch(epoch)
             for batch in train_loader:
@@ -150,10 +154,9 @@ def run(cfg: Any) -> dict[str, Any]:
                     print(f"step {trainer.step}: loss {stats['loss']:.3f}, lr {stats['lr']:.2e}", flush=True)
                 if trainer.step >= max_steps:
                     break
-            if not cfg.data.overfit_batch or trainer.step >= max_steps or epoch == int(cfg.trainer.epochs) - 1:
-                metrics = _validate(writer, trainer, dev_loader, sample_batch, cfg)
-                print(f"epoch {epoch + 1}: step {trainer.step}, dev loss {metrics['loss']:.3f}, "
-                      f"CER {metrics['cer']:.3f}, WER {metrics['wer']:.3f}", flush=True)
+            metrics = _validate(writer, trainer, dev_loader, sample_batch, cfg)
+            print(f"epoch {epoch + 1}: step {trainer.step}, dev loss {metrics['loss']:.3f}, "
+                  f"CER {metrics['cer']:.3f}, WER {metrics['wer']:.3f}", flush=True)
             if trainer.step >= max_steps:
                 break
     finally:
