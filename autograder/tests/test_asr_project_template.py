@@ -269,3 +269,18 @@ def test_load_model_and_transcribe_round_trip(project, tmp_path, lm):
 def test_load_model_names_a_missing_checkpoint(project, tmp_path):
     with pytest.raises(FileNotFoundError, match="train"):
         project("src.api").load_model(str(tmp_path))
+
+
+def test_inference_cli_writes_one_transcript_per_audio_file(project, tmp_path):
+    folder = _custom_folder(tmp_path / "c", transcripts=True)
+    _save_tiny_checkpoint(project, tmp_path / "ckpt", lm=True)
+    cmd = [sys.executable, str(PROJECT / "inference.py"), f"checkpoint={tmp_path / 'ckpt'}", f"audio_dir={folder}",
+           f"out_dir={tmp_path / 'hyps'}", "decoder=beam"]
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "hyps").iterdir()) == ["a_wav.txt", "b_flac.txt"]
+    res = subprocess.run([sys.executable, str(PROJECT / "calc_metrics.py"), str(folder), str(tmp_path / "hyps")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert [line.split(":")[0] for line in res.stdout.splitlines()] == ["WER", "CER"]

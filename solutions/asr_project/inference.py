@@ -26,7 +26,7 @@ def audio_files(folder: str | Path) -> list[Path]:
     return files
 
 
-@hydra.main(config_path="configs", config_name="inference", version_base=None)
+@hydra.main(config_path="configs/inference", config_name="inference", version_base=None)
 def main(cfg: DictConfig) -> None:
     from src.api import load_model, transcribe
 
