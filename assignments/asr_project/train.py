@@ -9,9 +9,8 @@ from __future__ import annotations
 import sys
 
 import hydra
-from omegaconf import DictConfig
-
 from asrlab import course
+from omegaconf import DictConfig
 
 
 @hydra.main(config_path="configs", config_name="train", version_base=None)

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
-
 from asrlab.features import LogMel
 from asrlab.train import FeatureFrontend
+from torch import nn
+
 from src.datasets.custom_dir import load_audio
 from src.decoding import LMFusion, beam_search, greedy_decode
-from src.model import LM_FILE, load_checkpoint, token_texts
+from src.model import load_checkpoint, token_texts
 
 DECODERS = ("greedy", "beam")
 

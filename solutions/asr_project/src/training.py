@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset
-
 from asrlab import course
 from asrlab.data import LibriSpeech
 from asrlab.features import LogMel
 from asrlab.train import FeatureFrontend, TrainConfig, Trainer, make_loader, seed_everything
+from torch.utils.data import Dataset
+
 from src.augment import augment
 from src.decoding import greedy_decode
 from src.model import LM_FILE, build_model, build_tokenizer, save_checkpoint

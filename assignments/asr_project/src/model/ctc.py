@@ -9,10 +9,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
 from asrlab.models import CTCModel
 from asrlab.text import BPETokenizer, CharTokenizer
+from torch import nn
 
 TOKENIZERS = ("char", "bpe")
 BPE_FILE = "bpe.model"

@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
-
 from asrlab import audio as asrlab_audio
+from torch.utils.data import Dataset
 
 SAMPLE_RATE = 16000
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3")

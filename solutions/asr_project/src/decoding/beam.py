@@ -100,7 +100,8 @@ def beam_search(log_probs: torch.Tensor, blank: int, beam_size: int = 8,
         candidates = [c for c in candidates if row[c] >= token_threshold or c == blank]
         nxt: dict[tuple[int, ...], list[Any]] = {}
 
-        def entry(prefix: tuple[int, ...], parent: list[Any], token: int | None) -> list[Any]:
+        def entry(prefix: tuple[int, ...], parent: list[Any], token: int | None,
+                  nxt: dict[tuple[int, ...], list[Any]] = nxt) -> list[Any]:
             if prefix not in nxt:
                 lm_score, words, partial = parent[2], parent[3], parent[4]
                 if token is not None and texts is not None:
