@@ -9,7 +9,7 @@ PYTHON=${PYTHON:-python3}
 python -m pip install -q --upgrade pip
 # Install the CPU torch wheel first: without it pip resolves "torch>=2.2" to a multi-GB CUDA build.
 python -c "import torch" 2>/dev/null || python -m pip install -q torch==2.13.0
-python -m pip install -q -e "./shared[dev,hf]" -e "./autograder[otter]"
+python -m pip install -q -e "./shared[dev,hf,project]" -e "./autograder[otter]"
 # kenlm (the `lm` extra) builds from source (about a minute): asrlab.lm queries it when present. Optional:
 # without it asrlab.lm uses its own Python n-gram scorer and the kenlm tests are skipped.
 python -c "import kenlm" 2>/dev/null || python -m pip install -q kenlm \

@@ -6,7 +6,8 @@ Usage::
     asrlab-grade release ctc --package "asrlab @ git+https://github.com/ORG/asrlab-public@v0.1.0#subdirectory=shared"
     asrlab-grade release ctc --colab-base https://colab.research.google.com/github/ORG/course/blob/main/assignments
 
-Steps: ``nbgrader generate_assignment <assignment> --force``; the setup cell's ``ASRLAB_SOURCE = "..."`` line
+Steps: ``nbgrader generate_assignment <assignment> --force`` (a project assignment, marked by a ``PROJECT`` file
+in its source folder, is copied with its solution regions stubbed instead: :mod:`.project_release`); the setup cell's ``ASRLAB_SOURCE = "..."`` line
 set to the course's package source (``release.toml`` at the course root, or ``--package``); the ``asrlab``
 wheel built into the release folder (``--no-wheel`` to skip); an "Open in Colab" link per notebook when a
 public location is known. The release must not name the private repository or a placeholder: a source
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from .course_folder import Course, CourseError
+from .project_release import is_project, release_project
 
 SETTINGS_FILE = "release.toml"
 SOURCE_LINE = re.compile(r'^ASRLAB_SOURCE = "[^"\n]*"', re.MULTILINE)
@@ -98,11 +100,14 @@ def release(course: Course, name: str, package: Optional[str] = None, colab_base
     settings = ReleaseSettings.load(course.root)
     package = package or settings.package
     colab_base = (colab_base if colab_base is not None else settings.colab_base).rstrip("/")
-    res = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force"],
-                         cwd=course.root, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise CourseError(f"nbgrader generate_assignment {name} failed:\n{res.stderr[-2000:]}")
-    lines = []
+    if is_project(course, name):   # a folder of files: copied with solution regions stubbed
+        lines = release_project(course, name)
+    else:
+        res = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force"],
+                             cwd=course.root, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise CourseError(f"nbgrader generate_assignment {name} failed:\n{res.stderr[-2000:]}")
+        lines = []
     for nb in course.release_notebooks(name):
         if package:
             if not set_package_source(nb, package):

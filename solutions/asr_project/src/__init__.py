@@ -1,0 +1,1 @@
+"""The speech recognizer of this project: data, augmentations, model, decoding, training and the API."""
