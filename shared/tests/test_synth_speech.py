@@ -109,3 +109,16 @@ def test_a_failing_worker_raises_instead_of_hanging():
     bad = [[RenderJob("empty", "   ", Voice(), 16000, seed=0)]]
     with pytest.raises(RuntimeError, match="text is empty"):
         list(render_chunks(bad, workers=1))
+
+
+def test_many_voice_variants_leave_no_files_and_never_hide_the_languages():
+    """eSpeak lists at most 350 files of voices/ (variants included) before lang/ on every selection:
+    variant files that pile up make "en" unknown. Each variant's file is removed after its selection."""
+    from asrlab.data.synth.espeak import engine
+
+    for k in range(400):
+        voice = Voice(variant=f"flutter 0\npitch {60 + k % 40} {100 + k // 40}\n")
+        assert synthesize("a", voice)[0].size > 0
+    variants = engine()._data / "voices" / "!v"
+    assert not list(variants.iterdir())
+    assert synthesize("hello", Voice(language="en"))[0].size > 0

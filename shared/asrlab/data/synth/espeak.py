@@ -98,7 +98,7 @@ class Voice:
 
     @property
     def variant_name(self) -> str | None:
-        """File name of the variant: a content hash, so equal variants share one file."""
+        """A name for the variant: a hash of its content."""
         if self.variant is None:
             return None
         return "asrlab" + hashlib.sha1(self.variant.encode()).hexdigest()[:12]
@@ -112,7 +112,8 @@ def _private_data_dir(source: Path) -> Path:
     """
     user = os.getuid() if hasattr(os, "getuid") else getpass.getuser()
     stat = (source / "phondata").stat()  # a reinstalled eSpeak gets a fresh copy
-    digest = hashlib.sha1(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:10]
+    # "v2": copies made before variant files were removed after use may hold hundreds of them
+    digest = hashlib.sha1(f"v2:{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:10]
     target = Path(tempfile.gettempdir()) / f"asrlab-espeak-{user}-{digest}" / "espeak-ng-data"
     if (target / "voices" / "!v").is_dir():
         return target
@@ -183,14 +184,28 @@ class Espeak:
             self._chunks.append(np.frombuffer(ctypes.string_at(samples, count * ctypes.sizeof(ctypes.c_short)), dtype=np.int16))
         return 0  # 0 = continue synthesis
 
-    def _install_variant(self, voice: Voice) -> str:
-        name = voice.variant_name
-        path = self._data / "voices" / "!v" / name
-        if not path.exists():
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(f"language variant\nname {name}\n{voice.variant}\n")
-            os.replace(tmp, path)  # atomic: a forked sibling may write the same file
-        return f"{voice.language}+{name}"
+    def _select_voice(self, voice: Voice) -> None:
+        """Make ``voice`` the current one (call with ``self._lock`` held).
+
+        On every selection eSpeak lists the files of ``voices/`` and then ``lang/``, and stops at
+        350 entries; variant files left behind would one day hide the languages themselves
+        ("no voice 'en'"). So a variant is written to a file of this process alone, read by this
+        one selection, and removed right after.
+        """
+        name = voice.language
+        path = None
+        if voice.variant is not None:
+            variant = f"{voice.variant_name}p{os.getpid()}"
+            path = self._data / "voices" / "!v" / variant
+            path.write_text(f"language variant\nname {variant}\n{voice.variant}\n")
+            name = f"{voice.language}+{variant}"
+        try:
+            found = self._lib.espeak_SetVoiceByName(name.encode()) == 0
+        finally:
+            if path is not None:
+                path.unlink(missing_ok=True)
+        if not found:
+            raise EspeakError(f"eSpeak has no voice {voice.language!r}; use an English one such as 'en-us' or 'en'")
 
     def synthesize(self, text: str, voice: Voice, seed: int = 0) -> np.ndarray:
         """Speak ``text``; returns float32 samples in [-1, 1], shape (N,), at ``self.sample_rate``."""
@@ -199,9 +214,7 @@ class Espeak:
         if not text.strip():
             raise ValueError("text is empty; eSpeak needs at least one word to speak")
         with self._lock:
-            name = voice.language if voice.variant is None else self._install_variant(voice)
-            if self._lib.espeak_SetVoiceByName(name.encode()) != 0:
-                raise EspeakError(f"eSpeak has no voice {voice.language!r}; use an English one such as 'en-us' or 'en'")
+            self._select_voice(voice)
             for param, value in (
                 (_PARAM_RATE, voice.rate), (_PARAM_VOLUME, VOLUME), (_PARAM_PITCH, voice.pitch),
                 (_PARAM_RANGE, voice.pitch_range), (_PARAM_WORDGAP, voice.word_gap),
