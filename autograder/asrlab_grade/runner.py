@@ -197,11 +197,10 @@ def check_config(config: Any, cls: Any) -> None:
                              f"to {CONFIG_MAX_LIST} of those)" + fix)
 
 
-def _train_eval(call: Dict[str, Any], ns: Dict[str, Any], inputs: Any) -> Any:
+def load_checkpoint(path: str, model_class: str, ns: Dict[str, Any]) -> Any:
+    """The model a ``{"config": ..., "state_dict": ...}`` checkpoint at ``path`` holds, built from class
+    ``ns[model_class]`` (``torch.load(weights_only=True)``, :func:`check_config`, ``load_state_dict``)."""
     import torch
-    path = call["checkpoint"]
-    if call.get("refused"):
-        raise ValueError(call["refused"])
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint '{path}' was not submitted; run the training cell, "
                                 "which saves it, and submit the file next to the notebook")
@@ -209,13 +208,21 @@ def _train_eval(call: Dict[str, Any], ns: Dict[str, Any], inputs: Any) -> Any:
     if not isinstance(ckpt, dict) or "config" not in ckpt or "state_dict" not in ckpt:
         raise ValueError(f"checkpoint '{path}' must be a dict with keys 'config' and "
                          "'state_dict': torch.save({'config': cfg, 'state_dict': model.state_dict()}, path)")
-    cls = ns.get(call["model_class"])
+    cls = ns.get(model_class)
     if cls is None:
-        raise NameError(f"class {call['model_class']} is not defined in the notebook")
+        raise NameError(f"class {model_class} is not defined in the notebook")
     check_config(ckpt["config"], cls)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
     model = cls(**ckpt["config"])
     model.load_state_dict(ckpt["state_dict"])
+    return model
+
+
+def _train_eval(call: Dict[str, Any], ns: Dict[str, Any], inputs: Any) -> Any:
+    import torch
+    if call.get("refused"):
+        raise ValueError(call["refused"])
+    model = load_checkpoint(call["checkpoint"], call["model_class"], ns)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).eval()
     recipe: Dict[str, Any] = {"__name__": "asrlab_eval"}
     exec(compile(call["evaluate_source"], "<evaluation recipe>", "exec"), recipe)

@@ -2,9 +2,10 @@
 
 For each assignment the solution notebook must earn full marks and the blank release
 must earn 0, both without a grader error. The lint checks that source notebooks are
-stored without outputs, that grade ids are unique and each graded test cell has exactly
-one task, that written answers (manually graded cells) have points and no task, and that the release
-leaks no solution, hidden test, model answer or rubric.
+stored without outputs and in one cell format (:mod:`asrlab_grade.cellformat`), that grade
+ids are unique and each graded test cell has exactly one task, that written answers (manually
+graded cells) have points and no task, and that the release leaks no solution, hidden test,
+model answer or rubric.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any, Dict, List, Optional
 
 from . import hidden, secret
 from .autograde import grade_all, make_context
+from .cellformat import format_problems
 from .cellnames import names_only_tests_define
 from .course_folder import Course, Submission
 from .notebook import cell_source, graded_cells, is_answer, manual_cells, nbgrader_meta, read_notebook
@@ -75,6 +77,7 @@ def lint(course: Course, name: str) -> List[str]:
             problems.append(f"{rel.name}: no source notebook {src}")
             continue
         snb = read_notebook(src)
+        problems += format_problems(snb, src.name)
         for c in snb["cells"]:
             if c.get("outputs") or c.get("execution_count"):
                 problems.append(f"{src.name}: cell {nbgrader_meta(c).get('grade_id', '?')} has outputs; "

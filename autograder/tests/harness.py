@@ -23,10 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
-import numpy as np
-
-from asrlab_grade import wire
 from asrlab_grade.course_folder import Course
+from asrlab_grade.inkernel import run_cases
 from asrlab_grade.notebook import graded_cells, manual_cells
 from asrlab_grade.samples import filled_release, solution_answers
 
@@ -73,26 +71,7 @@ def namespace(sources: Mapping[str, str], cells: Sequence[str], **replace: Tuple
 
 def score_cases(assignment, grade_id: str, ns: Dict[str, Any], seed: int = 7) -> Tuple[int, int, str]:
     """(passed cases, total cases, first failure message) of one function task for the names in ``ns``."""
-    task = assignment.task(grade_id)
-    cases = task.cases(np.random.default_rng(seed))
-    adapt = None
-    if task.adapter:
-        recipe: Dict[str, Any] = {}
-        exec(task.adapter, recipe)
-        adapt = recipe["adapt"]
-    passed, first = 0, ""
-    for case in cases:
-        target = ns[task.call]
-        try:
-            got = adapt(target, *case.args, **case.kwargs) if adapt else target(*case.args, **case.kwargs)
-            got = wire.decode(wire.encode(got))
-        except Exception as e:  # noqa: BLE001 - a crash is a failed case
-            first = first or f"raised {type(e).__name__}: {e}"
-            continue
-        verdict = task.compare(got, task.reference(*case.args, **case.kwargs))
-        passed += verdict.ok
-        first = first or ("" if verdict.ok else verdict.message)
-    return passed, len(cases), first
+    return run_cases(assignment.task(grade_id), ns, seed)
 
 
 def score(assignment, grade_id: str, ns: Dict[str, Any], seed: int = 7) -> Tuple[int, int]:

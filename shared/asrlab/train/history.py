@@ -5,11 +5,13 @@ Usage::
     history = trainer.fit()
     history.last("val", "cer")            # latest validation CER
     plot_history(history)                 # loss and CER curves inline in a notebook
+    print_history(history)                # one line per epoch: validation loss, CER, WER
+    plot_histories({"lstm": h1, "bilstm": h2})   # several runs compared
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 SPLITS = ("train", "val")
 
@@ -69,6 +71,49 @@ def plot_history(history: History, metric: str = "cer", show: bool = True) -> An
             ax_metric.plot(steps, values, "o-", label=f"val {name.upper()}")
     ax_metric.set(xlabel="step", ylabel="error rate", title=f"validation {metric.upper()}")
     ax_metric.set_ylim(bottom=0.0)
+    ax_metric.legend()
+    fig.tight_layout()
+    if show:
+        plt.show()
+    return fig
+
+
+DEFAULT_COLUMNS = {"loss": "loss", "CER": "cer", "WER": "wer"}
+
+
+def print_history(history: History, columns: Mapping[str, str] | None = None, split: str = "val",
+                  prefix: str = "  ") -> None:
+    """Print one line per ``split`` record: its epoch and the ``columns`` it has.
+
+    Parameters
+    ----------
+    history : the run's record.
+    columns : printed label -> record key, e.g. ``{"task type acc": "task_type_acc"}``; default loss, CER, WER.
+    split : ``"val"`` (one record per epoch) or ``"train"`` (one per logged step).
+    prefix : put before every line (e.g. the model's name).
+    """
+    columns = DEFAULT_COLUMNS if columns is None else columns
+    for row in history.records:
+        if row["split"] == split:
+            values = "  ".join(f"{label} {row[key]:.3f}" for label, key in columns.items() if key in row)
+            print(f"{prefix}epoch {row['epoch']:2d}  {values}".rstrip())
+
+
+def plot_histories(histories: Mapping[str, History], metric: str = "wer", show: bool = True) -> Any:
+    """Compare runs: the training loss of each against the step (log scale) and its validation ``metric``
+    against the epoch, one line per run, labelled by the mapping's keys. Returns the ``Figure``."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(13, 4))
+    for name, history in histories.items():
+        steps, losses = history.series("train", "loss")
+        ax_loss.plot(steps, losses, label=name)
+        rows = [r for r in history.records if r["split"] == "val" and metric in r]
+        ax_metric.plot([r["epoch"] for r in rows], [r[metric] for r in rows], "o-", label=name)
+    ax_loss.set(xlabel="optimizer step", ylabel="loss (train)", yscale="log", title="training loss")
+    ax_metric.set(xlabel="epoch", ylabel=f"validation {metric.upper()}", ylim=(0, 1.05),
+                  title=f"validation {metric.upper()} (greedy)")
+    ax_loss.legend()
     ax_metric.legend()
     fig.tight_layout()
     if show:
