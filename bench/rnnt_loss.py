@@ -231,11 +231,10 @@ def profile_stages(inputs, rounds: int) -> dict[str, float]:
     """Median milliseconds of each stage of ``rnnt_loss`` forward + backward, run one by one.
 
     The stages are those of ``asrlab.rnnt.loss._RNNTLoss`` (same functions, same order), timed
-    separately, so the sum differs a little from the fused call (which overlaps the softmax with the
-    wavefront when torch has more than one thread).
+    separately, so the sum differs a little from the fused call.
     """
     from asrlab.rnnt import lattice as lat
-    from asrlab.rnnt.loss import _exp_in_place
+    from asrlab.rnnt.loss import _finish_gradient
     from asrlab.rnnt.validation import check_loss_inputs
 
     logits, targets, logit_lengths, target_lengths = (t.detach() for t in inputs)
@@ -253,22 +252,20 @@ def profile_stages(inputs, rounds: int) -> dict[str, float]:
     for _ in range(rounds + 1):  # the first round warms up
         blank = timed("input checks", lambda: check_loss_inputs(logits, targets, logit_lengths, target_lengths,
                                                                 -1, "sum"))
-        lattice = timed("lattice + label positions", lambda: lat.Lattice(frames, states, logit_lengths,
-                                                                          target_lengths, directions=2))
-        positions = timed("lattice + label positions", lambda: lat.next_label_positions(targets, lattice, vocab))
+        lattice = timed("lattice + label columns", lambda: lat.Lattice(frames, states, logit_lengths,
+                                                                        target_lengths, directions=2))
+        columns = timed("lattice + label columns", lambda: lat.next_label_columns(targets, lattice, vocab))
         log_probs = timed("log_softmax (full size)", lambda: torch.log_softmax(logits, dim=-1))
-        moves = timed("gather moves (B,T,U+1)x2", lambda: lat.moves_buffer(log_probs, positions, blank, lattice))
+        moves = timed("gather + flip moves (B,T,U+1)x2", lambda: lat.moves_buffer(log_probs, columns, blank, lattice))
         alpha, log_like = timed("wavefront alpha+beta (sequential)", lambda: lat.forward_variables(moves, lattice))
         posteriors = timed("transition posteriors", lambda: lat.transition_posteriors(
-            alpha, moves, log_like, lattice).to(logits.dtype))
-        grad = timed("softmax exp (full size)", lambda: _exp_in_place(log_probs))
+            alpha, moves, log_like, lattice).to(logits.dtype).contiguous())
 
-        def assemble():
-            grad.mul_(posteriors.sum(0).unsqueeze(-1))
-            grad[..., blank].sub_(posteriors[lat.BLANK])
-            grad.put_(positions, posteriors[lat.LABEL].neg_(), accumulate=True)
+        def finish():
+            for utterance in range(lattice.batch):
+                _finish_gradient(log_probs[utterance], posteriors[:, utterance], columns[utterance], blank, True)
 
-        timed("gradient: x occupancy - posteriors", assemble)
+        timed("gradient (full size, per utterance)", finish)
     return {name: statistics.median(values[1:]) * 1e3 for name, values in stages.items()}
 
 

@@ -147,14 +147,9 @@ def test_torch_and_numpy_wavefront_loops_agree():
     # CPU runs the loop on numpy views; other devices run the same loop in torch.
     logits, targets, frame_lengths, label_lengths = make_batch(18, [7, 4, 6], [3, 5, 0], vocab=6)
     lattice = lattice_module.Lattice(7, 6, frame_lengths, label_lengths, directions=2)
-    positions = lattice_module.next_label_positions(targets, lattice, vocab=6)
-    moves = lattice_module.moves_buffer(torch.log_softmax(logits, -1), positions, 5, lattice)
-    alphas = []
-    for use_numpy in (True, False):
-        alpha = lattice.buffer(moves.dtype)
-        alpha[0, :, 1] = 0.0
-        lattice_module.wavefront(moves, alpha, use_numpy=use_numpy)
-        alphas.append(alpha)
+    columns = lattice_module.next_label_columns(targets, lattice, vocab=6)
+    moves = lattice_module.moves_buffer(torch.log_softmax(logits, -1), columns, 5, lattice)
+    alphas = [lattice_module.forward_variables(moves, lattice, use_numpy=use_numpy)[0] for use_numpy in (True, False)]
     torch.testing.assert_close(alphas[0], alphas[1], rtol=1e-14, atol=0)
     assert bool((alphas[0] > LOG_ZERO / 2).any())  # the loops did fill the lattice
 

@@ -7,11 +7,13 @@
   occupancy of a cell is ``exp(alpha + beta - log P)`` and the posteriors (probability that an
   alignment leaves the cell by blank / by its next label) sit on those two entries only.
 * Besides the gradient only O(B T U) tensors exist. The fused log-softmax output is the one
-  ``(B, T, U+1, V)`` buffer: backward exponentiates it in place into the softmax and finishes
-  the gradient there, so no second buffer of that size is ever held (a ``logsumexp``
-  normaliser would cost more passes over the logits: small-V reductions are slow).
-* On CPU that exponentiation is numpy's vectorised ``exp`` (one pass, about half the time of
-  torch's single-threaded ``exp_`` at small V).
+  ``(B, T, U+1, V)`` buffer: backward turns it into the gradient in place, so no second buffer
+  of that size is ever held (a ``logsumexp`` normaliser would cost more passes over the
+  logits: small-V reductions are slow).
+* Backward finishes the gradient one utterance at a time (``exp``, ``x occupancy``, minus the
+  two posteriors): the four passes over an utterance's slice run while it is in cache instead
+  of streaming the whole buffer through memory four times. On CPU the ``exp`` is numpy's
+  vectorised one (about half the time of torch's single-threaded ``exp_`` at small V).
 
 Usage::
 
@@ -21,12 +23,11 @@ Usage::
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from asrlab.rnnt.lattice import (
-    BLANK, LABEL, Lattice, forward_variables, moves_buffer, next_label_positions, transition_posteriors,
+    BLANK, LABEL, Lattice, exp_in_place, forward_variables, moves_buffer, next_label_columns, transition_posteriors,
 )
 from asrlab.rnnt.validation import check_loss_inputs
 
@@ -37,18 +38,18 @@ class _RNNTLoss(torch.autograd.Function):
     @staticmethod
     def forward(ctx, logits: Tensor, targets: Tensor, logit_lengths: Tensor, target_lengths: Tensor,
                 blank: int, clamp: float, fused_log_softmax: bool) -> Tensor:
-        _, num_frames, num_states, _ = logits.shape
+        _, num_frames, num_states, vocab = logits.shape
         with_grad = ctx.needs_input_grad[0]
         lattice = Lattice(num_frames, num_states, logit_lengths, target_lengths, directions=2 if with_grad else 1)
-        label_positions = next_label_positions(targets, lattice, logits.shape[-1])  # (B, T, U1)
+        label_columns = next_label_columns(targets, lattice, vocab)  # (B, U1)
         log_probs = torch.log_softmax(logits, dim=-1) if fused_log_softmax else logits  # (B, T, U1, V)
-        moves = moves_buffer(log_probs, label_positions, blank, lattice)
+        moves = moves_buffer(log_probs, label_columns, blank, lattice)
         alpha, log_like = forward_variables(moves, lattice)
         if with_grad:
             ctx.save_for_backward(logits, moves, alpha, log_like)
             # Kept as an attribute, not a saved tensor: backward overwrites it with the gradient.
             ctx.log_softmax_buffer = log_probs if fused_log_softmax else None
-            ctx.lattice, ctx.label_positions = lattice, label_positions
+            ctx.lattice, ctx.label_columns = lattice, label_columns
             ctx.blank, ctx.clamp, ctx.fused = blank, clamp, fused_log_softmax
         return (-log_like).to(logits.dtype)
 
@@ -56,24 +57,22 @@ class _RNNTLoss(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_costs: Tensor):
         logits, moves, alpha, log_like = ctx.saved_tensors
-        lattice, blank, dtype = ctx.lattice, ctx.blank, logits.dtype
+        lattice, dtype = ctx.lattice, logits.dtype
         posteriors = transition_posteriors(alpha, moves, log_like, lattice)  # (2, B, T, U1)
         scale = grad_costs.to(alpha.dtype).view(1, -1, 1, 1)  # (1, B, 1, 1)
         if ctx.clamp <= 0:  # fold the incoming gradient into the small tensors
             posteriors.mul_(scale)
-        posteriors = posteriors.to(dtype)
+        posteriors = posteriors.to(dtype).contiguous()
         if ctx.fused:
-            # d cost / d logits = softmax * occupancy - posteriors on the blank / label entries
-            if ctx.log_softmax_buffer is not None:
-                grad = _exp_in_place(ctx.log_softmax_buffer)  # (B, T, U1, V) softmax, reusing the buffer
-                ctx.log_softmax_buffer = None
-            else:  # a second backward through a retained graph: same ops, same bits
-                grad = _exp_in_place(torch.log_softmax(logits, dim=-1))
-            grad.mul_(posteriors.sum(0).unsqueeze(-1))
+            grad = ctx.log_softmax_buffer
+            ctx.log_softmax_buffer = None
+            if grad is None:  # a second backward through a retained graph: same ops, same bits
+                grad = torch.log_softmax(logits, dim=-1)
         else:  # logits are log-probabilities: only the two move entries get a gradient
             grad = torch.zeros(logits.shape, dtype=dtype, device=logits.device)
-        grad[..., blank].sub_(posteriors[BLANK])
-        grad.put_(ctx.label_positions, posteriors[LABEL].neg_(), accumulate=True)
+        for utterance in range(lattice.batch):
+            _finish_gradient(grad[utterance], posteriors[:, utterance], ctx.label_columns[utterance], ctx.blank,
+                             softmax=ctx.fused)
         if lattice.has_padding and ctx.fused:
             # occupancy is exactly 0 there, but non-finite padding logits would give 0 * inf
             grad.masked_fill_(lattice.outside.unsqueeze(-1), 0.0)
@@ -82,18 +81,22 @@ class _RNNTLoss(torch.autograd.Function):
         return grad, None, None, None, None, None, None
 
 
-# --------------------------------------------------------------------------- softmax for backward
+# --------------------------------------------------------------------------- gradient of one utterance
 
-def _exp_in_place(log_probs: Tensor) -> Tensor:
-    """``exp`` of a (B, T, U1, V) log-softmax buffer in place: the softmax. Same bits on every path.
+def _finish_gradient(buffer: Tensor, posteriors: Tensor, label_columns: Tensor, blank: int, softmax: bool) -> None:
+    """Turn one utterance's slice into ``d cost / d logits`` in place.
 
-    CPU float32/float64 tensors go through numpy's vectorised ``exp``; other dtypes and devices use torch.
+    Parameters
+    ----------
+    buffer : (T, U1, V) log-softmax (``softmax=True``), or zeros.
+    posteriors : (2, T, U1) blank / label transition posteriors; their sum is the occupancy.
+    label_columns : (U1,) ``u * V + y_u`` per state (``next_label_columns``).
     """
-    if log_probs.device.type == "cpu" and log_probs.dtype in (torch.float32, torch.float64):
-        array = log_probs.numpy()
-        np.exp(array, out=array)
-        return log_probs
-    return log_probs.exp_()
+    if softmax:  # softmax * occupancy
+        exp_in_place(buffer).mul_(posteriors.sum(0).unsqueeze(-1))
+    buffer[..., blank].sub_(posteriors[BLANK])
+    rows = buffer.view(buffer.shape[0], -1)  # (T, U1 * V); one label entry per cell, never the blank
+    rows[:, label_columns] -= posteriors[LABEL]  # cells without a next label subtract 0 from entry 0
 
 
 # --------------------------------------------------------------------------- public API
