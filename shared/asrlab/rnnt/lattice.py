@@ -42,7 +42,7 @@ from torch import Tensor
 from asrlab.rnnt.validation import check_loss_inputs
 
 LOG_ZERO = -1e30  # finite log(0): exp() gives exactly 0, and sums of a few stay finite
-BLANK, LABEL = 0, 1  # the two move kinds, planes of the moves buffer
+LABEL, BLANK = 0, 1  # the two move kinds, planes of the moves buffer (see ``wavefront`` for the order)
 
 
 class Lattice:
@@ -119,44 +119,42 @@ def wavefront(moves: Tensor, alpha: Tensor, starts: dict[int, tuple[Tensor, Tens
 
     Parameters
     ----------
-    moves : (2, N, lanes, U1 + 1) log-probabilities of leaving each cell by a blank (plane 0,
-        to ``(t+1, u)``) or by a label (plane 1, to ``(t, u+1)``); ``LOG_ZERO`` off the lattice.
+    moves : (2, N, lanes, U1 + 1) log-probabilities of leaving each cell by a label (plane
+        ``LABEL``, to ``(t, u+1)``) or by a blank (plane ``BLANK``, to ``(t+1, u)``); ``LOG_ZERO``
+        off the lattice.
     alpha : (N, lanes, U1 + 1) buffer, ``LOG_ZERO`` except the start cells on diagonal 0; written in place.
     starts : anti-diagonal ``n >= 1`` -> (flat positions in ``alpha``, values): start cells set
         once their diagonal is computed (their predecessors must be unreachable).
     use_numpy : run the loop's additions on numpy views (CPU only); default: on CPU.
     """
-    num_diagonals = alpha.shape[0]
+    num_diagonals, row = alpha.shape[0], alpha[0].numel()
+    width = row - 1  # flat entries 1 .. row-1 of a diagonal are computed (entry 0 is lane 0's guard)
     starts = starts or {}
-    flat = alpha.view(-1)
-    rows = alpha.view(num_diagonals, -1)  # (N, lanes * (U1 + 1)): one anti-diagonal per row
     # Flattening the lanes, "the cell with u-1" is the previous flat entry. At a lane boundary
     # that entry is the previous lane's last state: whatever it writes into the guard column never
     # comes back, because the guard's own moves are LOG_ZERO.
-    here, below = rows[:, 1:], rows[:, :-1]
-    leave_blank = moves[BLANK].view(num_diagonals, -1)[:, 1:]
-    leave_label = moves[LABEL].view(num_diagonals, -1)[:, :-1]
-    from_blank, from_label = torch.empty((2, rows.shape[1] - 1), dtype=alpha.dtype, device=alpha.device)
+    # One step adds, for every flat entry j >= 1 of diagonal n, the pair
+    #   [alpha(n-1, j-1), alpha(n-1, j)] + [label move (n-1, j-1), blank move (n-1, j)]
+    # (arrival by label from u-1, by blank from t-1): both operands are strided (N, 2, width) views
+    # (the LABEL plane comes first so that every stride is positive), so one addition per step.
+    sources = alpha.as_strided((num_diagonals, 2, width), (row, 1, 1), alpha.storage_offset())
+    plane = moves[0].numel()
+    leave = moves.as_strided((num_diagonals, 2, width), (row, plane + 1, 1), moves.storage_offset())
+    arrivals = torch.empty((2, width), dtype=alpha.dtype, device=alpha.device)  # by label, by blank
     if use_numpy if use_numpy is not None else alpha.device.type == "cpu":
         # The additions go through numpy views of the same memory (far lower per-call overhead
         # on short rows); logaddexp stays in torch, whose kernel is vectorised.
-        add, operand, rows_of = np.add, Tensor.numpy, list
+        add, sources_in, leave_in, arrivals_out = np.add, list(sources.numpy()), list(leave.numpy()), arrivals.numpy()
     else:
-        add, operand, rows_of = torch.add, _unchanged, Tensor.unbind
-    here_in, below_in, blank_in, label_in = (rows_of(operand(x)) for x in (here, below, leave_blank, leave_label))
-    blank_out, label_out = operand(from_blank), operand(from_label)
-    target_rows = here.unbind(0)
+        add, sources_in, leave_in, arrivals_out = torch.add, sources.unbind(0), leave.unbind(0), arrivals
+    flat = alpha.view(-1)
+    targets = alpha.view(num_diagonals, -1)[:, 1:].unbind(0)
+    by_label, by_blank = arrivals.unbind(0)
     for n in range(1, num_diagonals):
-        # (t, u) from (t-1, u) by blank, or from (t, u-1) by label; both on diagonal n - 1
-        add(here_in[n - 1], blank_in[n - 1], out=blank_out)
-        add(below_in[n - 1], label_in[n - 1], out=label_out)
-        torch.logaddexp(from_blank, from_label, out=target_rows[n])
+        add(sources_in[n - 1], leave_in[n - 1], out=arrivals_out)
+        torch.logaddexp(by_label, by_blank, out=targets[n])
         if n in starts:
             flat[starts[n][0]] = starts[n][1]
-
-
-def _unchanged(tensor: Tensor) -> Tensor:
-    return tensor
 
 
 def lattice_dtype(device: torch.device) -> torch.dtype:
@@ -258,7 +256,7 @@ def transition_posteriors(alpha: Tensor, moves: Tensor, log_like: Tensor, lattic
 
     Returns
     -------
-    posteriors : (2, B, T, U1) strided view, blank then label; their sum is the occupancy
+    posteriors : (2, B, T, U1) strided view, planes ``LABEL`` / ``BLANK``; their sum is the occupancy
         ``exp(alpha + beta - log P)``.
     """
     batch = lattice.batch
