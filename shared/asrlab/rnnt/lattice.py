@@ -185,11 +185,18 @@ def next_label_columns(targets: Tensor, lattice: Lattice, vocab: int) -> Tensor:
     return lattice.state_index.view(1, -1) * vocab + next_label
 
 
-def label_entries(log_probs: Tensor, label_columns: Tensor) -> Tensor:
-    """(B, T, U1) entries ``log_probs[b, t, u, y_u]`` of the next labels (``label_columns`` from ``next_label_columns``)."""
+def move_entries(log_probs: Tensor, label_columns: Tensor, blank: int) -> Tensor:
+    """(2, B, T, U1) log-probabilities of each cell's next label (plane ``LABEL``) and blank (``BLANK``), one gather.
+
+    ``label_columns`` (B, U1) from ``next_label_columns``.
+    """
     batch, frames, states, vocab = log_probs.shape
-    index = label_columns.unsqueeze(1).expand(batch, frames, states)  # (B, T, U1), no copy
-    return log_probs.reshape(batch, frames, states * vocab).gather(2, index)
+    columns = torch.empty((batch, 2, states), dtype=torch.long, device=log_probs.device)  # (B, 2, U1)
+    columns[:, LABEL] = label_columns
+    columns[:, BLANK] = torch.arange(blank, states * vocab, vocab, device=log_probs.device)
+    index = columns.view(batch, 1, 2 * states).expand(batch, frames, 2 * states)  # same for every frame, no copy
+    entries = log_probs.reshape(batch, frames, states * vocab).gather(2, index)  # (B, T, 2 * U1)
+    return entries.view(batch, frames, 2, states).permute(2, 0, 1, 3)
 
 
 def moves_buffer(log_probs: Tensor, label_columns: Tensor, blank: int, lattice: Lattice) -> Tensor:
@@ -202,8 +209,7 @@ def moves_buffer(log_probs: Tensor, label_columns: Tensor, blank: int, lattice: 
     """
     moves = lattice.buffer(lattice_dtype(log_probs.device), planes=2)
     forward_cells = lattice.cells(moves)  # (2, B, T, U1) view
-    forward_cells[BLANK] = log_probs[..., blank]  # converted to the lattice dtype on copy
-    forward_cells[LABEL] = label_entries(log_probs, label_columns)
+    forward_cells.copy_(move_entries(log_probs, label_columns, blank))  # converted to the lattice dtype
     if lattice.has_padding:
         # Cells off an utterance's lattice never reach its own cells, but a NaN in padded logits
         # would leak into the next lane through the wavefront's guard column.
@@ -263,10 +269,9 @@ def transition_posteriors(alpha: Tensor, moves: Tensor, log_like: Tensor, lattic
     posteriors = torch.zeros(moves[:, :, :batch].shape, dtype=moves.dtype, device=moves.device)  # (2, N, B, U1 + 1)
     inner = posteriors[:, :-1, :, 1:]  # cells of diagonals 0 .. N-2 (the last one holds only (T-1, U))
     torch.add(moves[:, :-1, :batch, 1:], alpha[:-1, :batch, 1:], out=inner)
-    beta = next_beta(alpha, lattice)
+    beta = next_beta(alpha, lattice).sub_(log_like.view(1, -1, 1))  # (N-1, B, U1 + 1) beta - log P
     inner[BLANK].add_(beta[..., :-1])  # beta(t+1, u)
     inner[LABEL].add_(beta[..., 1:])  # beta(t, u+1)
-    inner.sub_(log_like.view(1, 1, -1, 1))
     exp_in_place(inner)
     # Every alignment ends with the terminal blank, which leaves the lattice: posterior 1.
     cells = lattice.cells(posteriors)
