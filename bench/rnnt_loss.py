@@ -31,7 +31,12 @@ itself is 1.0. At V=30 asrlab's O(B T U) lattice tensors (float64) still show, s
 also measured at V=512, where they are negligible. On CUDA the figure is the growth of
 ``torch.cuda.max_memory_allocated``.
 
-The last line is ``ratio: X`` = asrlab time / log_softmax time (target <= 3).
+After the table the bench prints where asrlab's time goes (each stage of ``rnnt_loss`` timed on
+its own) and what the remaining gap to log_softmax is made of: the full-size stages (log_softmax,
+and backward turning that buffer into the gradient) against the O(B T U) lattice stages, whose
+largest part is the wavefront's T+U-1 sequential steps.
+
+The last line is ``ratio: X`` = asrlab time / log_softmax time (goal <= 1.5, on 1 and on 2 threads).
 """
 from __future__ import annotations
 
@@ -261,19 +266,33 @@ def profile_stages(inputs, rounds: int) -> dict[str, float]:
         posteriors = timed("transition posteriors", lambda: lat.transition_posteriors(
             alpha, moves, log_like, lattice).to(logits.dtype).contiguous())
 
-        def finish():
-            for utterance in range(lattice.batch):
-                _finish_gradient(log_probs[utterance], posteriors[:, utterance], columns[utterance], blank, True)
-
-        timed("gradient (full size, per utterance)", finish)
+        timed("gradient (full size, in place)", lambda: _finish_gradient(log_probs, posteriors, columns, blank, True))
     return {name: statistics.median(values[1:]) * 1e3 for name, values in stages.items()}
 
 
-def print_profile(profile: dict[str, float], total_ms: float, log_softmax_ms: float) -> None:
+FULL_SIZE_STAGES = ("log_softmax (full size)", "gradient (full size, in place)")
+WAVEFRONT_STAGE = "wavefront alpha+beta (sequential)"
+
+
+def print_profile(profile: dict[str, float], total_ms: float, log_softmax_ms: float, steps: int,
+                  threads: int) -> None:
     print(f"where asrlab's time goes (stages run one by one; the fused call measured {total_ms:.2f} ms):")
     for name, ms in profile.items():
         print(f"  {name:36s} {ms:7.2f} ms  {ms / log_softmax_ms:5.2f} x log_softmax fwd+bwd")
     print(f"  {'sum of stages':36s} {sum(profile.values()):7.2f} ms")
+    full_size = sum(profile[name] for name in FULL_SIZE_STAGES)
+    lattice = sum(profile.values()) - full_size
+    wavefront = profile[WAVEFRONT_STAGE]
+    print(f"the gap ({total_ms - log_softmax_ms:+.2f} ms over log_softmax fwd+bwd, {log_softmax_ms:.2f} ms):")
+    print(f"  full-size stages {full_size:6.2f} ms = {full_size / log_softmax_ms:4.2f} x log_softmax fwd+bwd "
+          "(the same two passes over a (B,T,U+1,V) buffer: normalise, then gradient in place)")
+    print(f"  lattice stages   {lattice:6.2f} ms = {lattice / log_softmax_ms:4.2f} x, O(B T U) work, of which the "
+          f"wavefront {wavefront:.2f} ms = {steps} sequential steps of {wavefront / steps * 1e3:.1f} us "
+          "(per-call overhead, not arithmetic)")
+    if threads > 1:
+        print(f"  with {threads} threads log_softmax splits both its passes across cores; of asrlab only the "
+              "torch full-size kernels do: the wavefront, numpy's exp and the O(B T U) ops run on one core, "
+              "and on a shared machine each parallel op also waits for a second free core")
 
 
 def main() -> None:
@@ -315,7 +334,8 @@ def main() -> None:
         print(f"{name:16s} {seconds * 1e3:9.2f} {seconds / times['log_softmax']:14.2f}   "
               f"{memory_text(memory.get((name, args.vocab)), buffer_bytes)}")
     print(f"one (B,T,U+1,V) float32 buffer = {buffer_bytes / 2**20:.1f} MiB")
-    print_profile(profile_stages(inputs, rounds), times["asrlab"] * 1e3, times["log_softmax"] * 1e3)
+    print_profile(profile_stages(inputs, rounds), times["asrlab"] * 1e3, times["log_softmax"] * 1e3,
+                  args.frames + args.labels, torch.get_num_threads())
     if not args.no_memory:
         large_buffer = buffer_bytes // args.vocab * LARGE_VOCAB
         print(f"peak memory with V={LARGE_VOCAB} (one buffer = {large_buffer / 2**20:.1f} MiB):")
