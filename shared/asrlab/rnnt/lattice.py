@@ -33,7 +33,9 @@ Usage::
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -155,6 +157,25 @@ def wavefront(moves: Tensor, alpha: Tensor, starts: dict[int, tuple[Tensor, Tens
         torch.logaddexp(by_label, by_blank, out=targets[n])
         if n in starts:
             flat[starts[n][0]] = starts[n][1]
+
+
+@contextlib.contextmanager
+def one_thread(device: torch.device) -> Iterator[None]:
+    """Run the enclosed O(B T U) ops on one torch thread (CPU), restoring the thread count after.
+
+    Lattice tensors have ~1e5 entries: split across threads, each op costs more in
+    synchronisation than it saves, and on a loaded machine every parallel op waits for a
+    second free core. Full-size ops stay outside and keep all threads.
+    """
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def lattice_dtype(device: torch.device) -> torch.dtype:

@@ -28,7 +28,8 @@ import torch
 from torch import Tensor
 
 from asrlab.rnnt.lattice import (
-    BLANK, LABEL, Lattice, exp_in_place, forward_variables, moves_buffer, next_label_columns, transition_posteriors,
+    BLANK, LABEL, Lattice, exp_in_place, forward_variables, moves_buffer, next_label_columns, one_thread,
+    transition_posteriors,
 )
 from asrlab.rnnt.validation import check_loss_inputs
 
@@ -44,8 +45,9 @@ class _RNNTLoss(torch.autograd.Function):
         lattice = Lattice(num_frames, num_states, logit_lengths, target_lengths, directions=2 if with_grad else 1)
         label_columns = next_label_columns(targets, lattice, vocab)  # (B, U1)
         log_probs = torch.log_softmax(logits, dim=-1) if fused_log_softmax else logits  # (B, T, U1, V)
-        moves = moves_buffer(log_probs, label_columns, blank, lattice)
-        alpha, log_like = forward_variables(moves, lattice)
+        with one_thread(logits.device):
+            moves = moves_buffer(log_probs, label_columns, blank, lattice)
+            alpha, log_like = forward_variables(moves, lattice)
         if with_grad:
             ctx.save_for_backward(logits, moves, alpha, log_like)
             # Kept as an attribute, not a saved tensor: backward overwrites it with the gradient.
@@ -59,11 +61,12 @@ class _RNNTLoss(torch.autograd.Function):
     def backward(ctx, grad_costs: Tensor):
         logits, moves, alpha, log_like = ctx.saved_tensors
         lattice, dtype = ctx.lattice, logits.dtype
-        posteriors = transition_posteriors(alpha, moves, log_like, lattice)  # (2, B, T, U1)
-        scale = grad_costs.to(alpha.dtype).view(1, -1, 1, 1)  # (1, B, 1, 1)
-        if ctx.clamp <= 0:  # fold the incoming gradient into the small tensors
-            posteriors.mul_(scale)
-        posteriors = posteriors.to(dtype).contiguous()
+        with one_thread(logits.device):
+            posteriors = transition_posteriors(alpha, moves, log_like, lattice)  # (2, B, T, U1)
+            scale = grad_costs.to(alpha.dtype).view(1, -1, 1, 1)  # (1, B, 1, 1)
+            if ctx.clamp <= 0:  # fold the incoming gradient into the small tensors
+                posteriors.mul_(scale)
+            posteriors = posteriors.to(dtype).contiguous()
         if ctx.fused:
             grad = ctx.log_softmax_buffer
             ctx.log_softmax_buffer = None
@@ -92,13 +95,16 @@ def _finish_gradient(buffer: Tensor, posteriors: Tensor, label_columns: Tensor, 
         their sum is the occupancy.
     label_columns : (B, U1) ``u * V + y_u`` per state (``next_label_columns``).
     """
-    if softmax:  # softmax * occupancy
-        exp_in_place(buffer).mul_(posteriors.sum(0).unsqueeze(-1))
-    buffer[..., blank].sub_(posteriors[BLANK])
     batch, frames, states, _ = buffer.shape
+    with one_thread(buffer.device):  # O(B T U) entries
+        occupancy = posteriors.sum(0).unsqueeze(-1)  # (B, T, U1, 1)
+    if softmax:  # softmax * occupancy
+        exp_in_place(buffer).mul_(occupancy)
     rows = buffer.view(batch, frames, -1)  # (B, T, U1 * V); one label entry per cell, never the blank
     index = label_columns.unsqueeze(1).expand(batch, frames, states)  # same for every frame, no copy
-    rows.scatter_add_(2, index, posteriors[LABEL].neg())  # cells without a next label add -0 to entry 0
+    with one_thread(buffer.device):
+        buffer[..., blank].sub_(posteriors[BLANK])
+        rows.scatter_add_(2, index, posteriors[LABEL].neg())  # cells without a next label add -0 to entry 0
 
 
 # --------------------------------------------------------------------------- public API
