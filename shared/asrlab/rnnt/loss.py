@@ -28,7 +28,14 @@ import torch
 from torch import Tensor
 
 from asrlab.rnnt.lattice import (
-    BLANK, LABEL, Lattice, exp_in_place, forward_variables, moves_buffer, next_label_columns, one_thread,
+    BLANK,
+    LABEL,
+    Lattice,
+    exp_in_place,
+    forward_variables,
+    moves_buffer,
+    next_label_columns,
+    one_thread,
     transition_posteriors,
 )
 from asrlab.rnnt.validation import check_loss_inputs
