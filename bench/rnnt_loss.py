@@ -19,7 +19,8 @@ Timing: one warm-up call each, then rounds that run every implementation once in
 load from other processes hits all of them alike); the median per implementation is reported.
 Every implementation runs with the same number of torch threads, 1 by default: on a machine
 shared with other jobs, each multi-threaded op waits for a second core at a barrier, which
-measures the scheduler rather than the code (``--threads 2`` shows it).
+measures the scheduler rather than the code (``--threads 2`` shows it; asrlab itself keeps its
+O(B T U) lattice ops on one thread for that reason).
 
 Peak memory (CPU): measured in a fresh subprocess, each implementation in turn; the figure is
 the growth of the peak resident set (``VmHWM``, reset through ``/proc/self/clear_refs`` just
@@ -290,9 +291,11 @@ def print_profile(profile: dict[str, float], total_ms: float, log_softmax_ms: fl
           f"wavefront {wavefront:.2f} ms = {steps} sequential steps of {wavefront / steps * 1e3:.1f} us "
           "(per-call overhead, not arithmetic)")
     if threads > 1:
-        print(f"  with {threads} threads log_softmax splits both its passes across cores; of asrlab only the "
-              "torch full-size kernels do: the wavefront, numpy's exp and the O(B T U) ops run on one core, "
-              "and on a shared machine each parallel op also waits for a second free core")
+        print(f"  with {threads} threads log_softmax splits both its passes across cores; asrlab splits only its "
+              "full-size log_softmax and x occupancy: the wavefront, numpy's exp and the lattice stages stay on "
+              "one core (the O(B T U) ops run on one torch thread by design: split, each would wait for a second "
+              "core at a barrier, which on a loaded machine costs more than the op), so the fixed part of the "
+              "gap weighs more against a peer that got faster")
 
 
 def main() -> None:
