@@ -168,7 +168,8 @@ def one_thread(device: torch.device) -> Iterator[None]:
     second free core. Full-size ops stay outside and keep all threads.
     """
     threads = torch.get_num_threads()
-    if device.type != "cpu" or threads == 1:
+    # torch's own (non-OpenMP) thread pool cannot be resized once used: it would only warn
+    if device.type != "cpu" or threads == 1 or not torch.backends.openmp.is_available():
         yield
         return
     torch.set_num_threads(1)
