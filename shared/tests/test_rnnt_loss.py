@@ -180,6 +180,15 @@ def test_gradcheck(fused, reduction):
     assert torch.autograd.gradcheck(loss, (logits,), eps=1e-6, atol=1e-7, fast_mode=fast)
 
 
+def test_gradient_without_padding_on_longer_lattices():
+    # Full lengths (no padding masks) and lattices long enough for every diagonal of the wavefront
+    # to hold cells of several lanes (a guard column once held a finite beta here).
+    logits, targets, frame_lengths, label_lengths = make_batch(20, [12, 12, 12], [4, 4, 4], vocab=5)
+    logits.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: rnnt_loss(x, targets, frame_lengths, label_lengths, reduction="sum"),
+                                    (logits,), fast_mode=True)
+
+
 def test_gradient_is_softmax_times_occupancy_minus_posteriors():
     # With one frame and no labels the only path is the terminal blank: d cost / d logits = softmax - onehot(blank).
     logits = torch.randn(1, 1, 1, 4, dtype=torch.float64, requires_grad=True)

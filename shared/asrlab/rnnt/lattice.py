@@ -232,6 +232,9 @@ def moves_buffer(log_probs: Tensor, label_columns: Tensor, blank: int, lattice: 
     moves = lattice.buffer(lattice_dtype(log_probs.device), planes=2)
     forward_cells = lattice.cells(moves)  # (2, B, T, U1) view
     forward_cells.copy_(move_entries(log_probs, label_columns, blank))  # converted to the lattice dtype
+    # No label leaves the last state: its label move must be LOG_ZERO, or it would give the
+    # guard column of the next lane (read as beta(t, U+1) by the posteriors) a finite value.
+    forward_cells[LABEL, :, :, -1] = LOG_ZERO
     if lattice.has_padding:
         # Cells off an utterance's lattice never reach its own cells, but a NaN in padded logits
         # would leak into the next lane through the wavefront's guard column.
