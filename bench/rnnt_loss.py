@@ -247,6 +247,12 @@ def profile_stages(inputs, rounds: int) -> dict[str, float]:
     _, frames, states, vocab = logits.shape
     stages: dict[str, list[float]] = {}
 
+    def one_thread(fn: Callable) -> Callable:  # as in rnnt_loss: lattice stages on one torch thread
+        def run():
+            with lat.one_thread(logits.device):
+                return fn()
+        return run
+
     def timed(name: str, fn: Callable):
         start = time.perf_counter()
         result = fn()
@@ -262,10 +268,12 @@ def profile_stages(inputs, rounds: int) -> dict[str, float]:
                                                                         target_lengths, directions=2))
         columns = timed("lattice + label columns", lambda: lat.next_label_columns(targets, lattice, vocab))
         log_probs = timed("log_softmax (full size)", lambda: torch.log_softmax(logits, dim=-1))
-        moves = timed("gather + flip moves (B,T,U+1)x2", lambda: lat.moves_buffer(log_probs, columns, blank, lattice))
-        alpha, log_like = timed("wavefront alpha+beta (sequential)", lambda: lat.forward_variables(moves, lattice))
-        posteriors = timed("transition posteriors", lambda: lat.transition_posteriors(
-            alpha, moves, log_like, lattice).to(logits.dtype).contiguous())
+        moves = timed("gather + flip moves (B,T,U+1)x2", one_thread(lambda: lat.moves_buffer(
+            log_probs, columns, blank, lattice)))
+        alpha, log_like = timed("wavefront alpha+beta (sequential)", one_thread(lambda: lat.forward_variables(
+            moves, lattice)))
+        posteriors = timed("transition posteriors", one_thread(lambda: lat.transition_posteriors(
+            alpha, moves, log_like, lattice).to(logits.dtype).contiguous()))
 
         timed("gradient (full size, in place)", lambda: _finish_gradient(log_probs, posteriors, columns, blank, True))
     return {name: statistics.median(values[1:]) * 1e3 for name, values in stages.items()}
