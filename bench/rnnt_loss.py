@@ -298,6 +298,8 @@ def print_profile(profile: dict[str, float], total_ms: float, log_softmax_ms: fl
     print(f"  lattice stages   {lattice:6.2f} ms = {lattice / log_softmax_ms:4.2f} x, O(B T U) work, of which the "
           f"wavefront {wavefront:.2f} ms = {steps} sequential steps of {wavefront / steps * 1e3:.1f} us "
           "(per-call overhead, not arithmetic)")
+    print(f"  fused call - sum of stages {total_ms - full_size - lattice:+6.2f} ms (autograd, and the call's fresh "
+          "allocations: the stages reuse memory the allocator just freed)")
     if threads > 1:
         print(f"  with {threads} threads log_softmax splits both its passes across cores; asrlab splits only its "
               "full-size log_softmax and x occupancy: the wavefront, numpy's exp and the lattice stages stay on "
