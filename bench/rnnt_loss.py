@@ -298,8 +298,8 @@ def print_profile(profile: dict[str, float], total_ms: float, log_softmax_ms: fl
     print(f"  lattice stages   {lattice:6.2f} ms = {lattice / log_softmax_ms:4.2f} x, O(B T U) work, of which the "
           f"wavefront {wavefront:.2f} ms = {steps} sequential steps of {wavefront / steps * 1e3:.1f} us "
           "(per-call overhead, not arithmetic)")
-    print(f"  fused call - sum of stages {total_ms - full_size - lattice:+6.2f} ms (autograd, and the call's fresh "
-          "allocations: the stages reuse memory the allocator just freed)")
+    print(f"  fused call - sum of stages {total_ms - full_size - lattice:+6.2f} ms (not in any stage: autograd and the call's own "
+          "allocations, not yet broken down)")
     if threads > 1:
         print(f"  with {threads} threads log_softmax splits both its passes across cores; asrlab splits only its "
               "full-size log_softmax and x occupancy: the wavefront, numpy's exp and the lattice stages stay on "
@@ -348,7 +348,7 @@ def main() -> None:
               f"{memory_text(memory.get((name, args.vocab)), buffer_bytes)}")
     print(f"one (B,T,U+1,V) float32 buffer = {buffer_bytes / 2**20:.1f} MiB")
     print_profile(profile_stages(inputs, rounds), times["asrlab"] * 1e3, times["log_softmax"] * 1e3,
-                  args.frames + args.labels, torch.get_num_threads())
+                  args.frames + args.labels - 1, torch.get_num_threads())
     if not args.no_memory:
         large_buffer = buffer_bytes // args.vocab * LARGE_VOCAB
         print(f"peak memory with V={LARGE_VOCAB} (one buffer = {large_buffer / 2**20:.1f} MiB):")
