@@ -7,11 +7,14 @@
   occupancy of a cell is ``exp(alpha + beta - log P)`` and the posteriors (probability that an
   alignment leaves the cell by blank / by its next label) sit on those two entries only.
 * Besides the gradient only O(B T U) tensors exist. The fused log-softmax output is the one
-  ``(B, T, U+1, V)`` buffer: backward exponentiates it in place into the softmax and finishes
-  the gradient there, so no second buffer of that size is ever held (a ``logsumexp``
-  normaliser would cost more passes over the logits: small-V reductions are slow).
-* On CPU that exponentiation is numpy's vectorised ``exp`` (one pass, about half the time of
-  torch's single-threaded ``exp_`` at small V).
+  ``(B, T, U+1, V)`` buffer: backward turns it into the gradient in place, so no second buffer
+  of that size is ever held (a ``logsumexp`` normaliser would cost more passes over the
+  logits: small-V reductions are slow).
+* Backward finishes the gradient in three passes over that buffer: ``exp`` (numpy's vectorised
+  one on CPU, about half the time of torch's single-threaded ``exp_`` at small V), ``x
+  occupancy``, and the two posteriors subtracted at their entries (a strided view for the blank,
+  ``scatter_add_`` with a frame-independent index for the labels). Whole-batch ops, not one
+  utterance at a time: fewer, larger kernels are faster on one thread and far faster on two.
 
 Usage::
 
@@ -21,12 +24,19 @@ Usage::
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from asrlab.rnnt.lattice import (
-    BLANK, LABEL, Lattice, forward_variables, moves_buffer, next_label_positions, transition_posteriors,
+    BLANK,
+    LABEL,
+    Lattice,
+    exp_in_place,
+    forward_variables,
+    moves_buffer,
+    next_label_columns,
+    one_thread,
+    transition_posteriors,
 )
 from asrlab.rnnt.validation import check_loss_inputs
 
@@ -37,18 +47,19 @@ class _RNNTLoss(torch.autograd.Function):
     @staticmethod
     def forward(ctx, logits: Tensor, targets: Tensor, logit_lengths: Tensor, target_lengths: Tensor,
                 blank: int, clamp: float, fused_log_softmax: bool) -> Tensor:
-        _, num_frames, num_states, _ = logits.shape
+        _, num_frames, num_states, vocab = logits.shape
         with_grad = ctx.needs_input_grad[0]
         lattice = Lattice(num_frames, num_states, logit_lengths, target_lengths, directions=2 if with_grad else 1)
-        label_positions = next_label_positions(targets, lattice, logits.shape[-1])  # (B, T, U1)
+        label_columns = next_label_columns(targets, lattice, vocab)  # (B, U1)
         log_probs = torch.log_softmax(logits, dim=-1) if fused_log_softmax else logits  # (B, T, U1, V)
-        moves = moves_buffer(log_probs, label_positions, blank, lattice)
-        alpha, log_like = forward_variables(moves, lattice)
+        with one_thread(logits.device):
+            moves = moves_buffer(log_probs, label_columns, blank, lattice)
+            alpha, log_like = forward_variables(moves, lattice)
         if with_grad:
             ctx.save_for_backward(logits, moves, alpha, log_like)
             # Kept as an attribute, not a saved tensor: backward overwrites it with the gradient.
             ctx.log_softmax_buffer = log_probs if fused_log_softmax else None
-            ctx.lattice, ctx.label_positions = lattice, label_positions
+            ctx.lattice, ctx.label_columns = lattice, label_columns
             ctx.blank, ctx.clamp, ctx.fused = blank, clamp, fused_log_softmax
         return (-log_like).to(logits.dtype)
 
@@ -56,24 +67,21 @@ class _RNNTLoss(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_costs: Tensor):
         logits, moves, alpha, log_like = ctx.saved_tensors
-        lattice, blank, dtype = ctx.lattice, ctx.blank, logits.dtype
-        posteriors = transition_posteriors(alpha, moves, log_like, lattice)  # (2, B, T, U1)
-        scale = grad_costs.to(alpha.dtype).view(1, -1, 1, 1)  # (1, B, 1, 1)
-        if ctx.clamp <= 0:  # fold the incoming gradient into the small tensors
-            posteriors.mul_(scale)
-        posteriors = posteriors.to(dtype)
+        lattice, dtype = ctx.lattice, logits.dtype
+        with one_thread(logits.device):
+            posteriors = transition_posteriors(alpha, moves, log_like, lattice)  # (2, B, T, U1)
+            scale = grad_costs.to(alpha.dtype).view(1, -1, 1, 1)  # (1, B, 1, 1)
+            if ctx.clamp <= 0:  # fold the incoming gradient into the small tensors
+                posteriors.mul_(scale)
+            posteriors = posteriors.to(dtype).contiguous()
         if ctx.fused:
-            # d cost / d logits = softmax * occupancy - posteriors on the blank / label entries
-            if ctx.log_softmax_buffer is not None:
-                grad = _exp_in_place(ctx.log_softmax_buffer)  # (B, T, U1, V) softmax, reusing the buffer
-                ctx.log_softmax_buffer = None
-            else:  # a second backward through a retained graph: same ops, same bits
-                grad = _exp_in_place(torch.log_softmax(logits, dim=-1))
-            grad.mul_(posteriors.sum(0).unsqueeze(-1))
+            grad = ctx.log_softmax_buffer
+            ctx.log_softmax_buffer = None
+            if grad is None:  # a second backward through a retained graph: same ops, same bits
+                grad = torch.log_softmax(logits, dim=-1)
         else:  # logits are log-probabilities: only the two move entries get a gradient
             grad = torch.zeros(logits.shape, dtype=dtype, device=logits.device)
-        grad[..., blank].sub_(posteriors[BLANK])
-        grad.put_(ctx.label_positions, posteriors[LABEL].neg_(), accumulate=True)
+        _finish_gradient(grad, posteriors, ctx.label_columns, ctx.blank, softmax=ctx.fused)
         if lattice.has_padding and ctx.fused:
             # occupancy is exactly 0 there, but non-finite padding logits would give 0 * inf
             grad.masked_fill_(lattice.outside.unsqueeze(-1), 0.0)
@@ -82,18 +90,28 @@ class _RNNTLoss(torch.autograd.Function):
         return grad, None, None, None, None, None, None
 
 
-# --------------------------------------------------------------------------- softmax for backward
+# --------------------------------------------------------------------------- gradient
 
-def _exp_in_place(log_probs: Tensor) -> Tensor:
-    """``exp`` of a (B, T, U1, V) log-softmax buffer in place: the softmax. Same bits on every path.
+def _finish_gradient(buffer: Tensor, posteriors: Tensor, label_columns: Tensor, blank: int, softmax: bool) -> None:
+    """Turn ``buffer`` into ``d cost / d logits`` in place.
 
-    CPU float32/float64 tensors go through numpy's vectorised ``exp``; other dtypes and devices use torch.
+    Parameters
+    ----------
+    buffer : (B, T, U1, V) log-softmax (``softmax=True``), or zeros.
+    posteriors : (2, B, T, U1) label / blank transition posteriors (planes ``LABEL``, ``BLANK``);
+        their sum is the occupancy.
+    label_columns : (B, U1) ``u * V + y_u`` per state (``next_label_columns``).
     """
-    if log_probs.device.type == "cpu" and log_probs.dtype in (torch.float32, torch.float64):
-        array = log_probs.numpy()
-        np.exp(array, out=array)
-        return log_probs
-    return log_probs.exp_()
+    batch, frames, states, _ = buffer.shape
+    with one_thread(buffer.device):  # O(B T U) entries
+        occupancy = posteriors.sum(0).unsqueeze(-1)  # (B, T, U1, 1)
+    if softmax:  # softmax * occupancy
+        exp_in_place(buffer).mul_(occupancy)
+    rows = buffer.view(batch, frames, -1)  # (B, T, U1 * V); one label entry per cell, never the blank
+    index = label_columns.unsqueeze(1).expand(batch, frames, states)  # same for every frame, no copy
+    with one_thread(buffer.device):
+        buffer[..., blank].sub_(posteriors[BLANK])
+        rows.scatter_add_(2, index, posteriors[LABEL].neg())  # cells without a next label add -0 to entry 0
 
 
 # --------------------------------------------------------------------------- public API
