@@ -13,7 +13,8 @@ from asrlab_grade.validate import lint
 from conftest import DEMO_COURSE
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = sorted((ROOT / "solutions").glob("*/*.ipynb"))
+# Notebook assignments' sources (a project assignment's demo notebook is part of its project, not an nbgrader source).
+SOURCES = sorted(p for p in (ROOT / "solutions").glob("*/*.ipynb") if not (p.parent / "PROJECT").is_file())
 
 
 def _cell(source, cell_id: str, grade_id: str = "", cell_type: str = "code") -> dict:
