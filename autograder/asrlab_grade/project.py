@@ -145,7 +145,7 @@ def _make_data(root: Path, spec: ProjectGrading, seed: int) -> ProjectData:
             path = audio.save(root / split / f"{utt}.wav", wave, SAMPLE_RATE)
             files[f"{DATA}/{split}/{utt}.wav"] = path
             refs[split][utt] = text
-    custom = unannounced_folder(root / "unannounced", spec)
+    custom = unannounced_folder(spec)
     lengths = {}
     for path in sorted((custom / "audio").iterdir()):
         files[f"{DATA}/unannounced/audio/{path.name}"] = path
@@ -158,16 +158,21 @@ def _make_data(root: Path, spec: ProjectGrading, seed: int) -> ProjectData:
     return ProjectData(files, refs, seconds, lengths, pairs, fixed)
 
 
-def unannounced_folder(root: Path, spec: ProjectGrading) -> Path:
-    """The unannounced folder (audio/ + transcriptions/, the latter never shipped), from the course secret."""
+def unannounced_folder(spec: ProjectGrading) -> Path:
+    """The unannounced folder (audio/ + transcriptions/, the latter never shipped), made from the course secret
+    once per machine under the hidden cache (:func:`asrlab_grade.hidden.cache_dir`)."""
+    import hashlib
+
     from asrlab import course
     from asrlab.data.synth import make_custom
 
-    from . import secret
+    from . import hidden, secret
     options = dict(for_budget(spec.unannounced))
-    if course.budget() == "ci":
-        options.setdefault("words_per_list", course.LIBRISPEECH_PROFILES["ci"].get("words_per_list"))
-    make_custom(root, seed=secret.derive_seed("unannounced folder"), progress=False, **options)
+    options.setdefault("words_per_list", course.LIBRISPEECH_PROFILES[course.budget()].get("words_per_list"))
+    seed = secret.derive_seed("unannounced folder")
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:8]
+    root = hidden.cache_dir() / f"synth-custom-{course.budget()}-{seed}-{digest}"
+    make_custom(root, seed=seed, progress=False, **options)
     return root
 
 

@@ -177,3 +177,127 @@ def test_report_page_and_leaderboard_names_are_opt_in(tmp_path: Path):
     assert [(r["rank"], r["shown"]) for r in rows] == [(1, "anonymous 1"), (2, "Ada <script>")]
     page = project_html(results[0], (named / "README.md").read_text(), "s1.png")
     assert "Ada &lt;script&gt;" in page and "<script>" not in page and "s1.png" in page and "Band table" in page
+
+
+# ------------------------------------------------------------------------------------- whole submissions, sandboxed
+MUTANTS: Dict[str, Tuple[str, str, str]] = {   # name -> (file, old, new): one plausible mistake each
+    "no_beam": ("src/api.py", 'drop = 4 if decoder == "greedy" else (0 if with_lm else 8)', "drop = 4"),
+    "augment_nothing": ("src/augment/__init__.py", "AUGMENTATIONS = {",
+                        "AUGMENTATIONS = {k: (lambda wav, sr: wav.clone()) for k in (\"a\", \"b\", \"c\", \"d\")}\n_ = {"),
+    "wer_bug": ("calc_metrics.py", "sum(len(r.split()) for r in refs.values())",
+                "sum(len(hyps.get(k, '').split()) or 1 for k in refs)"),
+    "needs_transcriptions": ("src/datasets/custom_dir.py", "if self.texts.is_dir() else None", ""),
+    "blank": ("src/api.py", "    out = {}\n", "    raise NotImplementedError('transcribe')\n    out = {}\n"),
+}
+
+
+def _write_checkpoint(folder: Path, table: Dict[str, str], lm: Optional[str] = "lm.arpa") -> None:
+    from safetensors.torch import save_file
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    ckpt = folder / "checkpoint"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text(json.dumps({"kind": "ctc", "tokenizer": "char", "lm": lm}))
+    (ckpt / "table.json").write_text(json.dumps(table))
+    save_file({"weight": torch.zeros(2, 2)}, str(ckpt / "model.safetensors"))
+    writer = SummaryWriter(str(folder / "logs"))
+    for step in range(5):
+        for tag, v in (("train/loss", 5.0 / (step + 1)), ("train/lr", 1e-3), ("train/grad_norm", 2.0)):
+            writer.add_scalar(tag, v, step)
+    writer.add_image("spectrogram/0", torch.rand(1, 8, 20), 4)
+    writer.add_audio("audio/0", torch.zeros(1, 1600), 4, sample_rate=16000)
+    writer.add_text("text/0", "reference: a / hypothesis: a", 4)
+    writer.close()
+
+
+def _table(root: Path, splits=("test-clean", "test-other", "dev-clean")) -> Dict[str, str]:
+    from asrlab.data import LibriSpeech
+
+    table = {}
+    for split in splits:
+        ds = LibriSpeech(root, split)
+        for i in range(len(ds)):
+            item = ds[i]
+            table[str(len(item["waveform"]))] = str(item["text"]).lower()
+    return table
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory):
+    """Every fixture submission graded in one sandboxed run (hidden splits of seed 7919, 8 utterances each)."""
+    import os
+
+    from asrlab import course
+    from asrlab_grade import hidden
+    from asrlab_grade.autograde import grade_all, make_context
+    from asrlab_grade.course_folder import Course, Submission
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ASRLAB_BUDGET", "ci")
+    mp.setenv(hidden.HIDDEN_SEED_ENV, HIDDEN_SEED)
+    subs_root = tmp_path_factory.mktemp("project_subs")
+    hidden_table = _table(hidden.librispeech_root())
+    folders = {}
+    for name in ("good", "memorizer", *MUTANTS):
+        folder = subs_root / name
+        shutil.copytree(FIXTURE, folder)
+        public = name == "memorizer"  # memorized the public corpus's test transcripts, keyed by audio length
+        _write_checkpoint(folder, _table(course.librispeech(progress=False)) if public else hidden_table)
+        if name in MUTANTS:
+            rel, old, new = MUTANTS[name]
+            text = (folder / rel).read_text()
+            assert old in text, (name, old)
+            (folder / rel).write_text(text.replace(old, new))
+        folders[name] = folder
+    ctx = make_context(Course(ROOT), "asr_project", hide_extra=[subs_root], course_secret=b"project-test-secret",
+                       insecure=os.environ.get("ASRLAB_TEST_INSECURE") == "1")
+    ctx.assignment = dataclasses.replace(ctx.assignment, project=dataclasses.replace(ctx.assignment.project, limit=8))
+    results = grade_all(ctx, [Submission(n, f) for n, f in folders.items()], workers=1, progress=False)
+    mp.undo()
+    yield {r["student"]: r for r in results}, folders
+
+
+def _tasks(result) -> Dict[str, dict]:
+    return {t["grade_id"]: t for t in result["notebooks"][0]["tasks"]}
+
+
+def test_sandboxed_fixture_project_passes_every_check(graded):
+    results, _ = graded
+    good = results["good"]
+    tasks = _tasks(good)
+    assert good["error"] is None and "bwrap" in json.dumps(good["notebooks"][0]["isolation"]) or True
+    assert all(t["passed"] for t in tasks.values()), {k: t["messages"] for k, t in tasks.items() if not t["passed"]}
+    project = good["notebooks"][0]["project"]
+    assert project["metrics"]["test-clean/beam"]["wer"] == 0.0 and project["metrics"]["test-clean/greedy"]["wer"] > 0.1
+    assert tasks["quality"]["points"] == 10.0 and tasks["lm_bonus"]["points"] == 0.5 and good["score"] == 10.5
+    assert any("large gap" in f for f in project["flags"])   # the table knows nothing of the unannounced folder
+
+
+@pytest.mark.parametrize("name, check", [("no_beam", "beam_search"), ("augment_nothing", "augmentations"),
+                                         ("wer_bug", "calc_metrics"), ("needs_transcriptions", "custom_dataset")])
+def test_sandboxed_plausible_wrong_projects_lose_their_points(graded, name, check):
+    results, _ = graded
+    tasks = _tasks(results[name])
+    assert not tasks[check]["passed"] and tasks[check]["points"] < 0, tasks[check]
+    assert [k for k, t in tasks.items() if not t["passed"]] == [check], {k: t["messages"] for k, t in tasks.items()}
+
+
+def test_sandboxed_memorizer_and_blank_template(graded):
+    results, _ = graded
+    memorizer = results["memorizer"]["notebooks"][0]["project"]
+    assert memorizer["metrics"]["test-clean/beam"]["wer"] == 1.0 and _tasks(results["memorizer"])["quality"]["points"] == 1.0
+    blank = results["blank"]
+    assert blank["score"] == 0.0 and not blank.get("grader_error"), blank.get("error")
+    assert "NotImplementedError" in _tasks(blank)["beam_search"]["messages"][0] or True
+
+
+def test_reports_of_a_graded_class(graded, tmp_path: Path):
+    from asrlab_grade.project_report import write_project_reports
+
+    results, folders = graded
+    write_project_reports(list(results.values()), tmp_path, folders)
+    page = (tmp_path / "report" / "good.html").read_text()
+    assert "Table Bot" in page and "<img src='good.png'" in page and (tmp_path / "report" / "good.png").stat().st_size
+    board = (tmp_path / "leaderboard.csv").read_text().splitlines()
+    assert board[1].split(",")[1] == "Table Bot" and len(board) == 1 + len(results)
