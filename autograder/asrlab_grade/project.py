@@ -328,7 +328,7 @@ def band_score(rows: Sequence[Row], metrics: Dict[str, Tuple[float, float]]) -> 
 
 
 def _row(grade_id: str, points: float, max_points: float, ok: bool, messages: List[str]) -> Dict[str, Any]:
-    return TaskResult(grade_id, round(points, 4), max_points, int(ok), 1, messages, "project").__dict__
+    return TaskResult(grade_id, round(points, 4) + 0.0, max_points, int(ok), 1, messages, "project").__dict__
 
 
 def _beam_check(spec: ProjectGrading, data: ProjectData, hyps: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
