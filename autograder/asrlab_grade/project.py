@@ -26,7 +26,7 @@ from .grader import RunContext, TaskResult, _regular_files
 from .recipes import asr_project as recipes
 from .recipes import source
 from .session import Sandbox, run_session
-from .task import PerBudget, for_budget
+from .task import for_budget
 
 DATA = "_grader"                       # the grader's files inside the sandbox's working folder
 SPLITS = ("test-clean", "test-other")
