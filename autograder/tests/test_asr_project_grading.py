@@ -266,7 +266,7 @@ def test_sandboxed_fixture_project_passes_every_check(graded):
     results, _ = graded
     good = results["good"]
     tasks = _tasks(good)
-    assert good["error"] is None and "bwrap" in json.dumps(good["notebooks"][0]["isolation"]) or True
+    assert good["error"] is None and not good.get("grader_error")
     assert all(t["passed"] for t in tasks.values()), {k: t["messages"] for k, t in tasks.items() if not t["passed"]}
     project = good["notebooks"][0]["project"]
     assert project["metrics"]["test-clean/beam"]["wer"] == 0.0 and project["metrics"]["test-clean/greedy"]["wer"] > 0.1
@@ -289,7 +289,7 @@ def test_sandboxed_memorizer_and_blank_template(graded):
     assert memorizer["metrics"]["test-clean/beam"]["wer"] == 1.0 and _tasks(results["memorizer"])["quality"]["points"] == 1.0
     blank = results["blank"]
     assert blank["score"] == 0.0 and not blank.get("grader_error"), blank.get("error")
-    assert "NotImplementedError" in _tasks(blank)["beam_search"]["messages"][0] or True
+    assert "no transcripts" in _tasks(blank)["quality"]["messages"][0]
 
 
 def test_reports_of_a_graded_class(graded, tmp_path: Path):
