@@ -455,7 +455,7 @@ def _train_check(spec: ProjectGrading, logs: Any, error: Optional[str]) -> Dict[
     losses = train_losses(logs) if error is None else []
     ok = len(losses) >= 2 and np.isfinite(losses[-1]) and losses[-1] <= spec.train_drop * losses[0]
     if error is not None:
-        msg = f"train.py {' '.join(spec.train_overrides)} failed:\n{error}"
+        msg = f"train.py with {len(spec.train_overrides)} overrides (one batch, {spec.train_steps} steps) failed:\n{error}"
     elif not losses:
         msg = "the short run logged no training loss (a scalar tag with 'loss' in its name)"
     else:
