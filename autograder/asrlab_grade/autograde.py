@@ -46,10 +46,12 @@ def make_context(course: Course, name: str, hide_extra: Sequence[Path] = (), see
     secret.activate(course_secret if course_secret is not None else secret.load_or_create(path))
     assignment = course.load_assignment(name)
     release_dir = course.release_dir(name)
-    release = {p.name: read_notebook(p) for p in course.release_notebooks(name)}
-    # Public files shipped next to the notebook (small data, helper modules) go into the sandbox.
-    release_files = [p for p in release_dir.iterdir()
-                     if p.suffix != ".ipynb" and not p.name.startswith((".", "__pycache__"))]
+    release, release_files = {}, []
+    if assignment.project is None:  # a project's submissions bring every file themselves
+        release = {p.name: read_notebook(p) for p in course.release_notebooks(name)}
+        # Public files shipped next to the notebook (small data, helper modules) go into the sandbox.
+        release_files = [p for p in release_dir.iterdir()
+                         if p.suffix != ".ipynb" and not p.name.startswith((".", "__pycache__"))]
     visible = [os.path.realpath(course.root / v) for v in assignment.visible]
     keep = default_allowlist() + visible
     hidden = hidden_dirs(assignment.hidden_packages)
@@ -74,8 +76,12 @@ def make_context(course: Course, name: str, hide_extra: Sequence[Path] = (), see
 def grade_submission(ctx: RunContext, sub: Submission, acquire: Callable[[], Sandbox]) -> Dict[str, Any]:
     """All notebooks of one student, summed into one result."""
     t0 = time.monotonic()
-    notebooks = [grade_notebook(ctx, acquire, sub.student, name, path, sub.folder)
-                 for name, path in sub.notebooks.items()]
+    if ctx.assignment.project is not None:
+        from .project import grade_project
+        notebooks = [grade_project(ctx, acquire, sub.student, sub.folder, ctx.assignment.project)]
+    else:
+        notebooks = [grade_notebook(ctx, acquire, sub.student, name, path, sub.folder)
+                     for name, path in sub.notebooks.items()]
     wait = sum(n.get("sandbox_wait_s", 0.0) for n in notebooks)
     return {"student": sub.student, "assignment": ctx.assignment.name,
             "score": round(sum(n["score"] for n in notebooks), 4),
@@ -89,6 +95,8 @@ def grade_submission(ctx: RunContext, sub: Submission, acquire: Callable[[], San
 
 def _failed(ctx: RunContext, sub: Submission, message: str) -> Dict[str, Any]:
     max_score = sum(p for nb in ctx.release.values() for _, p in graded_cells(nb))
+    if ctx.assignment.project is not None:
+        max_score = ctx.assignment.project.max_score()
     manual = sum(p for nb in ctx.release.values() for _, p in manual_cells(nb))
     return {"student": sub.student, "assignment": ctx.assignment.name, "score": 0.0,
             "max_score": max_score, "manual_points": manual, "notebooks": [], "seconds": 0.0,

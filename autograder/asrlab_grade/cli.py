@@ -96,6 +96,9 @@ def _autograde(args: argparse.Namespace) -> int:
                                  "course_root": str(course.root),
                                  "skipped": [{"name": n, "reason": r} for n, r in skipped],
                                  **run_identity(budget)})
+    if ctx.assignment.project is not None:
+        from .project_report import write_project_reports
+        write_project_reports(results, out, {s.student: s.folder for s in subs})
     if args.gradebook:
         from .gradebook import write_gradebook
         db = course.root / "gradebook.db" if args.gradebook == COURSE_GRADEBOOK else Path(args.gradebook)

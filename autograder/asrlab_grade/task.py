@@ -185,6 +185,8 @@ class Assignment:
         hidden_packages: packages the sandbox must not reach at all, e.g. ``("asrlab.ctc",)``
             where the library holds the answers: their folders are replaced by one whose
             ``__init__.py`` raises ``ModuleNotFoundError``. Never list them in ``preload``.
+        project: a :class:`asrlab_grade.project.ProjectGrading` when submissions are project folders
+            (code + checkpoint implementing a contract) instead of notebooks; ``tasks`` is then empty.
     """
 
     name: str
@@ -195,6 +197,7 @@ class Assignment:
     submission_files: Tuple[str, ...] = ()
     visible: Tuple[str, ...] = ()
     hidden_packages: Tuple[str, ...] = ()
+    project: Any = None
 
     def __post_init__(self) -> None:
         clash = [m for m in self.preload for h in self.hidden_packages if m == h or m.startswith(h + ".")]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +26,7 @@ from .cellnames import names_only_tests_define
 from .course_folder import Course, Submission
 from .notebook import cell_source, graded_cells, is_answer, manual_cells, nbgrader_meta, read_notebook
 from .progress import CellProgress
-from .task import TrainingTask
+from .task import TrainingTask, for_budget
 from .threads import plan_threads, thread_env
 
 # Text that must never appear in a released notebook.
@@ -222,6 +224,8 @@ def _validate_one(course: Course, name: str, workers: int, progress: bool, threa
                   insecure: bool, exports: bool = False) -> List[str]:
     """Problems of one assignment: lint, then its solution (trained if needed) and blank release graded."""
     try:
+        if course.load_assignment(name).project is not None:
+            return _validate_project(course, name, workers, progress, threads, insecure)
         problems = lint(course, name)
     except Exception as e:  # noqa: BLE001 - report and go on with the next assignment
         return [f"{name}: {type(e).__name__}: {e}"]
@@ -260,4 +264,49 @@ def _validate_one(course: Course, name: str, workers: int, progress: bool, threa
     for task in (t for nb in sol["notebooks"] for t in nb["tasks"] if t["grade_id"] in training_ids):
         lines.append(f"  {task['grade_id']}: {task['messages'][0] if task['messages'] else '-'}")  # the figures
     print("\n".join(lines), flush=True)  # one write: parallel assignments do not interleave their lines
+    return problems
+
+
+def train_project(src_dir: Path, workdir: Path, threads: Optional[int] = None) -> List[str]:
+    """Copy the project ``src_dir`` to ``workdir`` and run its ``train.py`` there (the instructor's code, outside
+    the sandbox), unless the copy already holds ``checkpoint/config.json``. Returns problems."""
+    shutil.copytree(src_dir, workdir, ignore=shutil.ignore_patterns("__pycache__", "outputs", ".ipynb_checkpoints"))
+    if (workdir / "checkpoint" / "config.json").is_file():
+        return []
+    env = dict(os.environ, **thread_env(threads)) if threads else dict(os.environ)
+    run = subprocess.run([sys.executable, "train.py"], cwd=workdir, env=env, capture_output=True, text=True)
+    if run.returncode != 0 or not (workdir / "checkpoint" / "config.json").is_file():
+        return [f"{workdir.name}: train.py failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-2000:]}"]
+    return []
+
+
+def _validate_project(course: Course, name: str, workers: int, progress: bool, threads: Optional[int],
+                      insecure: bool) -> List[str]:
+    """A project assignment: the solution folder trained (``train.py``) and graded must reach its expected score
+    with every automatic check passed; the blank release (``assignments/<name>/``) must score 0 without error."""
+    spec = course.load_assignment(name).project
+    blank_dir = course.release_dir(name)
+    if not blank_dir.is_dir():
+        return [f"{name}: no release in {blank_dir}; run `asrlab-grade release {name}` first"]
+    with tempfile.TemporaryDirectory(prefix=f"asrlab-validate-{name}-") as tmp:
+        sol_dir = Path(tmp) / name
+        problems = train_project(course.source_dir(name), sol_dir, threads)
+        if problems:
+            return problems
+        ctx = make_context(course, name, insecure=insecure, course_secret=secret.fresh())
+        sol, blank = grade_all(ctx, [Submission("solution", sol_dir), Submission("blank", blank_dir)],
+                               workers=workers, progress=progress)
+    expected = float(for_budget(spec.expected))
+    rows = sol["notebooks"][0]["tasks"] if sol["notebooks"] else []
+    failed = [f"{t['grade_id']}: {t['messages'][:1]}" for t in rows if not t["passed"] and t["grade_id"] != "quality"]
+    if sol.get("error") or sol["score"] < expected or failed:
+        problems.append(f"{name}: the solution scores {sol['score']:g} (expected at least {expected:g}) "
+                        f"({sol.get('error') or '; '.join(failed) or 'below its band'})")
+    if blank.get("error") or blank.get("grader_error") or blank["score"] != 0:
+        problems.append(f"{name}: the blank release scores {blank['score']:g} ({blank.get('error') or 'expected 0'})")
+    lines = [f"{name}: solution {sol['score']:g}/{sol['max_score']:g} (expected >= {expected:g}), blank "
+             f"{blank['score']:g}"]
+    lines += [f"  {t['grade_id']}: {t['points']:g}: {t['messages'][0].splitlines()[0] if t['messages'] else '-'}"
+              for t in rows]
+    print("\n".join(lines), flush=True)
     return problems

@@ -196,3 +196,22 @@ def test_an_interrupted_run_is_cleaned_up_and_redone(tmp_path: Path):
     summary = make_custom(root, n=1, progress=False)
     assert sorted(p.name for p in (root / "audio").iterdir()) == ["utt0000.wav"]
     assert summary.utterances == 1 and json.loads((root / "synth.json").read_text())["complete"]
+
+
+def test_custom_directory_with_new_rates_noise_and_mixed_formats(tmp_path: Path):
+    from asrlab import audio
+
+    plain = make_custom(tmp_path / "plain", n=4, seed=3, progress=False, audio_format="mixed", words_per_list=10)
+    noisy = make_custom(tmp_path / "noisy", n=4, seed=3, progress=False, audio_format="mixed", words_per_list=10,
+                        with_transcripts=False, rate_scale=(0.6, 0.6), snr_db=(5.0, 5.0))
+    names = sorted(p.name for p in (noisy.root / "audio").iterdir())
+    assert names == ["utt0000.wav", "utt0001.flac", "utt0002.wav", "utt0003.flac"]
+    assert not (noisy.root / "transcriptions").exists()
+    for name in names:
+        slow, _ = audio.load(noisy.root / "audio" / name, sample_rate=16000)
+        fast, _ = audio.load(plain.root / "audio" / name, sample_rate=16000)
+        assert len(slow) > 1.3 * len(fast), name  # rate x0.6: the same sentence takes much longer
+    with pytest.raises(ValueError, match="audio_format"):
+        make_custom(tmp_path / "bad", n=1, audio_format="mp3", progress=False)
+    with pytest.raises(ValueError, match="snr_db"):
+        make_custom(tmp_path / "bad", n=1, snr_db=(20.0, 5.0), progress=False)

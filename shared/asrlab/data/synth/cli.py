@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common(hvb)
     custom = sub.add_parser("custom", help="audio/<id>.wav + transcriptions/<id>.txt")
     custom.add_argument("--n", type=int, default=DEFAULT_CUSTOM_UTTERANCES, help=f"utterances (default {DEFAULT_CUSTOM_UTTERANCES})")
-    custom.add_argument("--format", choices=("wav", "flac"), default="wav", help="audio file format (default wav)")
+    custom.add_argument("--format", choices=("wav", "flac", "mixed"), default="wav", help="audio file format; mixed: wav and flac in turn (default wav)")
     custom.add_argument("--no-transcripts", action="store_true", help="leave out the transcriptions/ folder")
     _common(custom)
 

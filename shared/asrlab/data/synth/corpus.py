@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,7 @@ DEFAULT_HVB_SPEAKERS = 40  # an 80/10/10 speaker split leaves 4 unseen speakers 
 HVB_LINE_SNR_DB = (25.0, 35.0)  # faint telephone-line hiss
 DEFAULT_CUSTOM_UTTERANCES = 20
 CUSTOM_SPEAKERS = 4
+CUSTOM_FORMATS = ("wav", "flac", "mixed")
 
 # Duration model for planning, fitted on rendered utterances: ~18 characters per second at 175 wpm.
 CHARS_PER_SECOND_AT_175 = 18.3
@@ -330,38 +331,60 @@ def make_custom(
     audio_format: str = "wav",
     progress: bool = True,
     overwrite: bool = False,
+    words_per_list: int | None = None,
+    rate_scale: tuple[float, float] | None = None,
+    snr_db: tuple[float, float] | None = None,
 ) -> CorpusSummary:
     """Write ``n`` utterances as ``<out>/audio/<id>.<audio_format>`` (16 kHz) and, optionally,
     ``<out>/transcriptions/<id>.txt`` with the lowercase normalized transcript.
 
     Parameters
     ----------
-    out, seed, workers, progress, overwrite : as in :func:`make_librispeech`.
+    out, seed, workers, progress, overwrite, words_per_list : as in :func:`make_librispeech`.
     n : number of utterances, read by four speakers in turn.
-    audio_format : "wav" or "flac".
+    audio_format : "wav", "flac", or "mixed" (wav and flac in turn).
     with_transcripts : write the ``transcriptions`` folder (a recognizer's unlabeled input when False).
+    rate_scale : (low, high): each utterance's speaking rate is its speaker's times a factor drawn from
+        this range (None: the speaker's own rate).
+    snr_db : (low, high): add white, pink or brown noise at an SNR drawn from this range (None: clean).
     """
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive number of utterances, got {n!r}")
-    if audio_format not in ("wav", "flac"):
-        raise ValueError(f"audio_format must be 'wav' or 'flac', got {audio_format!r}")
+    if audio_format not in CUSTOM_FORMATS:
+        raise ValueError(f"audio_format must be one of {CUSTOM_FORMATS}, got {audio_format!r}")
+    for name, pair in (("rate_scale", rate_scale), ("snr_db", snr_db)):
+        if pair is not None and not (len(pair) == 2 and all(math.isfinite(float(v)) for v in pair)
+                                     and float(pair[0]) <= float(pair[1])):
+            raise ValueError(f"{name} must be None or a (low, high) pair of finite numbers, got {pair!r}")
+    if rate_scale is not None and float(rate_scale[0]) <= 0:
+        raise ValueError(f"rate_scale must be positive factors, got {rate_scale!r}")
     _check_args(1.0, seed, workers)
     root = Path(out).expanduser()
     params = _json_params(n=n, seed=seed, with_transcripts=bool(with_transcripts), audio_format=audio_format)
+    extras = {"words_per_list": words_per_list, "rate_scale": rate_scale, "snr_db": snr_db}
+    params.update(_json_params(**{k: v for k, v in extras.items() if v is not None}))  # recorded only when used
     done = _start(root, "custom", params, ("audio", "transcriptions"), overwrite)
     if done is not None:
         return done
 
-    speaker_rng, text_rng = (np.random.default_rng([seed, stream]) for stream in (10, 11))
+    speaker_rng, text_rng, effect_rng = (np.random.default_rng([seed, stream]) for stream in (10, 11, 12))
     voices = sample_speakers(CUSTOM_SPEAKERS, speaker_rng)
-    sentences = BookSentences(text_rng)
+    lexicon = load_lexicon() if words_per_list is None else load_lexicon().head(words_per_list)
+    sentences = BookSentences(text_rng, lexicon)
     jobs, transcripts, owners = [], {}, []
     for i in range(n):
         speaker = voices[i % CUSTOM_SPEAKERS]
         utt_id = f"utt{i:04d}"
         spoken = sentences.utterance()
-        path = root / "audio" / f"{utt_id}.{audio_format}"
-        jobs.append(RenderJob(utt_id, spoken, speaker.voice, audio.SAMPLE_RATE, _utterance_seed(seed, i), path=str(path)))
+        suffix = ("wav", "flac")[i % 2] if audio_format == "mixed" else audio_format
+        path = root / "audio" / f"{utt_id}.{suffix}"
+        voice = speaker.voice
+        if rate_scale is not None:
+            voice = replace(voice, rate=int(round(voice.rate * effect_rng.uniform(*rate_scale))))
+        snr = float(effect_rng.uniform(*snr_db)) if snr_db is not None else None
+        color = NOISE_COLORS[int(effect_rng.integers(len(NOISE_COLORS)))] if snr_db is not None else "white"
+        jobs.append(RenderJob(utt_id, spoken, voice, audio.SAMPLE_RATE, _utterance_seed(seed, i), snr, color,
+                              path=str(path)))
         transcripts[utt_id] = normalize_transcript(spoken).lower()
         owners.append(speaker.speaker_id)
     results = _render(jobs, workers, progress, "custom")
