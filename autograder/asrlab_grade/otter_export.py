@@ -23,12 +23,16 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 from .course_folder import Course, CourseError
 from .notebook import cell_source, is_answer, is_graded_test, is_written_answer, nbgrader_meta
+from .release import build_wheel
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+GRADER_PACKAGE = "asrlab_grade"
+# Where otter's image build finds the autograder zip's extra files (``autograder_files``).
+OTTER_FILES_DIR = "/autograder/source/files"
 
 
 def _raw(text: str) -> Dict[str, Any]:
@@ -80,10 +84,14 @@ def manual_question_cells(grade_id: str, points: float, prompt: List[Dict[str, A
             _raw("# BEGIN SOLUTION"), {**answer, "metadata": {}}, _raw("# END SOLUTION"), _raw("# END QUESTION")]
 
 
-def master_notebook(source_nb: Dict[str, Any], name: str, requirements: str) -> Dict[str, Any]:
-    """The otter-assign master notebook of an nbgrader source notebook."""
+def master_notebook(source_nb: Dict[str, Any], name: str, requirements: str,
+                    autograder_files: Sequence[str] = ()) -> Dict[str, Any]:
+    """The otter-assign master notebook of an nbgrader source notebook (``autograder_files``: files, relative to
+    the master notebook, that otter puts into the autograder zip under ``files/``)."""
     config = (f"# ASSIGNMENT CONFIG\nname: {name}\nrequirements: {requirements}\n"
               "tests:\n  files: true\n  ok_format: false\nexport_cell: false\ncheck_all_cell: false\n")
+    if autograder_files:
+        config += "autograder_files:\n" + "".join(f"  - {f}\n" for f in autograder_files)
     cells: List[Dict[str, Any]] = [_raw(config)]
     pending: List[Dict[str, Any]] = []
     for cell in source_nb["cells"]:
@@ -113,11 +121,21 @@ def export_otter(course: Course, name: str, out: Path, package: str, run_assign:
     course.check_assignment_source(name)
     out.mkdir(parents=True, exist_ok=True)
     lines = []
-    for src in sorted(course.source_dir(name).glob("*.ipynb")):
-        master = master_notebook(json.loads(src.read_text()), name, "requirements.txt")
+    sources = {src: json.loads(src.read_text()) for src in sorted(course.source_dir(name).glob("*.ipynb"))}
+    requirements = [package]
+    carried: List[str] = []
+    if any(GRADER_PACKAGE in cell_source(c) for nb in sources.values() for c in nb["cells"]):
+        # hidden tests that call the grader (asrlab_grade.inkernel): its wheel travels in the autograder zip,
+        # which otter unpacks into /autograder/source/files/ before installing the requirements
+        wheel = build_wheel(course.root / "autograder", out)
+        carried.append(wheel.name)
+        requirements.append(f"{OTTER_FILES_DIR}/{wheel.name}")
+        lines.append(f"grader wheel for the hidden tests (keep the autograder zip private): {wheel}")
+    for src, nb in sources.items():
+        master = master_notebook(nb, name, "requirements.txt", carried)
         (out / src.name).write_text(json.dumps(master, indent=1, ensure_ascii=False) + "\n")
         lines.append(f"otter master notebook: {out / src.name}")
-    (out / "requirements.txt").write_text(package + "\n")
+    (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
     if run_assign:
         if shutil.which("otter") is None:
             raise CourseError("otter is not installed: pip install otter-grader (or pass --no-assign)")

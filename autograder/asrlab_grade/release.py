@@ -83,14 +83,14 @@ def package_sources(notebook: Path) -> List[str]:
 
 
 def build_wheel(library: Path, out: Path) -> Path:
-    """``pip wheel`` the library at ``library`` (no dependencies) into ``out``; returns the wheel."""
-    before = set(out.glob("asrlab-*.whl"))
+    """``pip wheel`` the package at ``library`` (no dependencies) into ``out``; returns the wheel."""
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*.whl")}
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(library)],
                    check=True, capture_output=True, text=True)
-    wheels = sorted(set(out.glob("asrlab-*.whl")) - before) or sorted(out.glob("asrlab-*.whl"))
-    if not wheels:
-        raise CourseError(f"pip wheel {library} produced no asrlab wheel in {out}")
-    return wheels[-1]
+    made = [p for p in out.glob("*.whl") if before.get(p) != p.stat().st_mtime_ns]
+    if not made:
+        raise CourseError(f"pip wheel {library} produced no wheel in {out}")
+    return max(made, key=lambda p: p.stat().st_mtime_ns)
 
 
 def release(course: Course, name: str, package: Optional[str] = None, colab_base: Optional[str] = None,

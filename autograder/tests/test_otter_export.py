@@ -96,3 +96,22 @@ def test_a_submission_zip_carries_the_notebook_and_the_files_the_solution_wrote(
     assert files == ["hf_model", "model.pt"]
     with zipfile.ZipFile(_zip_submission(sol / "a.ipynb", sol, files, tmp_path / "s.zip")) as zf:
         assert sorted(zf.namelist()) == ["a.ipynb", "hf_model/model.safetensors", "model.pt"]
+
+
+@pytest.mark.skipif(shutil.which("otter") is None, reason="otter-grader not installed")
+def test_hidden_tests_that_call_the_grader_carry_its_wheel_in_the_autograder_zip(tmp_path):
+    """e2e_mtl's hidden tests run asrlab_grade.inkernel: otter's image must install the grader, so its wheel goes
+    into the (private) autograder zip and requirements.txt installs it from where otter unpacks the zip's files."""
+    import zipfile
+
+    out = tmp_path / "e2e_mtl"
+    assert cli.main(["export", "otter", "e2e_mtl", "--course-root", str(ROOT), "--out", str(out)]) == 0
+    requirements = (out / "requirements.txt").read_text().splitlines()
+    wheel = Path(next(r for r in requirements if r.startswith("/autograder/source/files/asrlab_grade-")))
+    with zipfile.ZipFile(next((out / "dist" / "autograder").glob("e2e_mtl-autograder_*.zip"))) as zf:
+        assert f"files/{wheel.name}" in zf.namelist()
+        assert str(wheel) in zf.read("environment.yml").decode()            # otter puts requirements there
+    assert not list((out / "dist" / "student").rglob("*.whl"))          # never in what students get
+    ctc = tmp_path / "ctc"
+    assert cli.main(["export", "otter", "ctc", "--course-root", str(ROOT), "--out", str(ctc), "--no-assign"]) == 0
+    assert len((ctc / "requirements.txt").read_text().splitlines()) == 1      # the course's asrlab only
