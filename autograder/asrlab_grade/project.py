@@ -179,7 +179,11 @@ def unannounced_folder(spec: ProjectGrading) -> Path:
 
 
 def _corrupt(ref: str, rng: np.random.Generator, i: int) -> str:
-    """A hypothesis for ``ref`` with drawn substitutions, deletions and insertions (some kept exact, one empty)."""
+    """A hypothesis for ``ref`` with drawn substitutions, deletions and insertions (some kept exact, some empty).
+
+    Deletions (20 %) outnumber insertions (5 %), so the hypotheses hold clearly fewer words than the references:
+    a metric that divides by the hypothesis' length instead of the reference's cannot agree by chance.
+    """
     words = ref.split()
     if i % 7 == 3:
         return ""
@@ -188,10 +192,10 @@ def _corrupt(ref: str, rng: np.random.Generator, i: int) -> str:
     out: List[str] = []
     for w in words:
         u = rng.random()
-        if u < 0.12:
+        if u < 0.20:
             continue
-        out.append(w[::-1] if u < 0.25 else w)
-        if rng.random() < 0.12:
+        out.append(w[::-1] if u < 0.33 else w)
+        if rng.random() < 0.05:
             out.append(words[int(rng.integers(len(words)))])
     return " ".join(out)
 
