@@ -241,13 +241,14 @@ def calls(spec: ProjectGrading, data: ProjectData, config: Dict[str, Any], seed:
     if config.get("lm"):
         add("test-clean/beam-without-lm", recipes.transcribe_folder, (f"{DATA}/test-clean", "beam", True),
             budget("test-clean"))
-    add("metrics", recipes.run_calc_metrics, (data.metric_pairs,), 60.0)
+    add("metrics", recipes.run_calc_metrics, (data.metric_pairs,), 60.0, recipes.run_script)
     add("dataset", recipes.dataset_items, (f"{DATA}/unannounced",), 30.0 + data.seconds["unannounced"])
     add("augment", recipes.augmentations, (data.fixed_wave, f"{DATA}/dev-clean", seed % 2**31),
         spec.base_s + 13 * spec.rtf * data.seconds["dev-clean"])
     add("logs", recipes.read_logs, ("logs",), 120.0)
     overrides = tuple(o.format(corpus=f"{DATA}/corpus", steps=spec.train_steps) for o in spec.train_overrides)
-    add("train", recipes.short_training, (list(overrides),), spec.train_timeout_s, recipes.read_logs)
+    add("train", recipes.short_training, (list(overrides),), spec.train_timeout_s, recipes.read_logs,
+        recipes.run_script)
     return out
 
 

@@ -34,31 +34,38 @@ def transcribe_folder(folder, decoder, without_lm=False):
     return {str(k): str(v) for k, v in out.items()}
 
 
+def run_script(path, args, tail):
+    """``python <path> <args>`` in this process (the sandbox refuses subprocesses); returns the last ``tail``
+    characters it printed. A non-zero exit status is an error that quotes them."""
+    import contextlib
+    import io
+    import runpy
+    import sys
+
+    printed, argv = io.StringIO(), sys.argv
+    sys.argv = [path, *args]
+    try:
+        with contextlib.redirect_stdout(printed):
+            runpy.run_path(path, run_name="__main__")
+    except SystemExit as e:
+        if e.code not in (0, None):
+            raise RuntimeError(f"{path} exited with status {e.code}; printed:\n{printed.getvalue()[-tail:]}")
+    finally:
+        sys.argv = argv
+    return printed.getvalue()[-tail:]
+
+
 def run_calc_metrics(pairs):
     """Run the student's ``calc_metrics.py REF_DIR HYP_DIR`` in this process on ``pairs`` ({id: [ref, hyp]});
     returns what it printed (the last 2000 characters)."""
-    import contextlib
-    import io
     import os
-    import runpy
-    import sys
 
     for folder, column in (("metrics_ref", 0), ("metrics_hyp", 1)):
         os.makedirs(folder, exist_ok=True)
         for utt, texts in pairs.items():
             with open(os.path.join(folder, f"{utt}.txt"), "w", encoding="utf-8") as f:
                 f.write(texts[column] + "\n")
-    printed, argv = io.StringIO(), sys.argv
-    sys.argv = ["calc_metrics.py", "metrics_ref", "metrics_hyp"]
-    try:
-        with contextlib.redirect_stdout(printed):
-            runpy.run_path("calc_metrics.py", run_name="__main__")
-    except SystemExit as e:
-        if e.code not in (0, None):
-            raise RuntimeError(f"calc_metrics.py exited with status {e.code}; printed:\n{printed.getvalue()[-500:]}")
-    finally:
-        sys.argv = argv
-    return printed.getvalue()[-2000:]
+    return run_script("calc_metrics.py", ["metrics_ref", "metrics_hyp"], 2000)
 
 
 def dataset_items(root):
@@ -145,21 +152,7 @@ def read_logs(folder="logs", max_points=300):
 def short_training(overrides):
     """``python train.py <overrides>`` in this process (a short run); returns its logs (:func:`read_logs` of
     ``short_run/logs``) and the end of what it printed."""
-    import contextlib
-    import io
-    import runpy
-    import sys
-
-    printed, argv = io.StringIO(), sys.argv
-    sys.argv = ["train.py", *overrides]
-    try:
-        with contextlib.redirect_stdout(printed):
-            runpy.run_path("train.py", run_name="__main__")
-    except SystemExit as e:
-        if e.code not in (0, None):
-            raise RuntimeError(f"train.py exited with status {e.code}; printed:\n{printed.getvalue()[-800:]}")
-    finally:
-        sys.argv = argv
+    printed = run_script("train.py", list(overrides), 800)
     logs = read_logs("short_run/logs", max_points=1000)
-    logs["printed"] = printed.getvalue()[-800:]
+    logs["printed"] = printed
     return logs
