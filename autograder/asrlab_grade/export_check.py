@@ -25,11 +25,12 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .course_folder import Course
 from .gradescope import ROOT_ENV, build_zip
 from .otter_export import export_otter
+from .threads import thread_env
 
 # otter run executes the whole notebook (with the checkpoints: evaluation only, no training).
 OTTER_RUN_TIMEOUT_S = 1800
@@ -54,22 +55,29 @@ def otter_score(results: Path) -> Tuple[float, float]:
     return sum(t["score"] for t in tests), sum(t["max_score"] for t in tests)
 
 
-def otter_run(autograder_zip: Path, submission: Path, out: Path) -> Tuple[float, float]:
+def _env(threads: Optional[int], **extra: str) -> Dict[str, str]:
+    """This process' environment, with the thread pools sized to ``threads`` when given."""
+    return {**os.environ, **(thread_env(threads) if threads else {}), **extra}
+
+
+def otter_run(autograder_zip: Path, submission: Path, out: Path, threads: Optional[int] = None) -> Tuple[float, float]:
     """Grade ``submission`` (a notebook or a zip) with ``otter run``; returns (score, max score)."""
     out.mkdir(parents=True, exist_ok=True)
     code = ("import sys, otter.run; otter.run.main(sys.argv[1], autograder=sys.argv[2], "
             "output_dir=sys.argv[3], no_logo=True)")
     res = subprocess.run([sys.executable, "-c", code, str(submission), str(autograder_zip), str(out)],
-                         capture_output=True, text=True, timeout=OTTER_RUN_TIMEOUT_S)
+                         capture_output=True, text=True, timeout=OTTER_RUN_TIMEOUT_S, env=_env(threads))
     if res.returncode != 0 or not (out / "results.json").is_file():
         raise RuntimeError(f"otter run {submission.name} failed: {(res.stdout + res.stderr)[-1500:]}")
     return otter_score(out / "results.json")
 
 
-def check_otter(course: Course, name: str, solution_dir: Path, checkpoints: Sequence[str] = ()) -> List[str]:
+def check_otter(course: Course, name: str, solution_dir: Path, checkpoints: Sequence[str] = (),
+                threads: Optional[int] = None) -> List[str]:
     """Problems of the otter export of ``name`` (empty when the solution scores full marks and the blank 0).
 
-    ``solution_dir`` holds the solution notebooks and the ``checkpoints`` they load.
+    ``solution_dir`` holds the solution notebooks and the ``checkpoints`` they load; ``threads`` sizes the
+    thread pools of the ``otter run`` processes (default: the libraries' own choice).
     """
     if shutil.which("otter") is None:
         return [f"{name}: otter is not installed (pip install otter-grader); the otter check was skipped"]
@@ -93,7 +101,7 @@ def check_otter(course: Course, name: str, solution_dir: Path, checkpoints: Sequ
                 "blank": dist / "student" / notebook.name}
             for who, submission in runs.items():
                 try:
-                    score, top = otter_run(zips[0], submission, Path(tmp) / who)
+                    score, top = otter_run(zips[0], submission, Path(tmp) / who, threads)
                 except Exception as e:  # noqa: BLE001 - reported, the other run still goes
                     problems.append(f"{name}: {e}")
                     continue
@@ -109,14 +117,15 @@ def _judge(name: str, how: str, who: str, score: float, top: float) -> List[str]
     return [f"{name}: {how} gives the {who} {score:g}/{top:g} (expected {'full marks' if who == 'solution' else '0'})"]
 
 
-def gradescope_run(autograder_zip: Path, submission: Path, root: Path) -> Tuple[float, float]:
+def gradescope_run(autograder_zip: Path, submission: Path, root: Path,
+                   threads: Optional[int] = None) -> Tuple[float, float]:
     """Run the zip's ``run_autograder`` on the files of ``submission`` in a Gradescope-like ``root``."""
     with zipfile.ZipFile(autograder_zip) as zf:
         zf.extractall(root / "source")
     shutil.copytree(submission, root / "submission")
     run = root / "source" / "run_autograder"
     run.chmod(0o755)
-    res = subprocess.run([str(run)], env={**os.environ, ROOT_ENV: str(root)}, capture_output=True, text=True,
+    res = subprocess.run([str(run)], env=_env(threads, **{ROOT_ENV: str(root)}), capture_output=True, text=True,
                          timeout=GRADESCOPE_RUN_TIMEOUT_S)
     results = root / "results" / "results.json"
     if res.returncode != 0 or not results.is_file():
@@ -126,9 +135,9 @@ def gradescope_run(autograder_zip: Path, submission: Path, root: Path) -> Tuple[
 
 
 def check_gradescope(course: Course, name: str, solution_dir: Path, files: Sequence[str],
-                     course_secret: bytes) -> List[str]:
+                     course_secret: bytes, threads: Optional[int] = None) -> List[str]:
     """Problems of the Gradescope export of ``name``: ``run_autograder`` on the solution (its notebooks
-    and ``files``) must give full marks, on the blank release 0."""
+    and ``files``) must give full marks, on the blank release 0 (``threads`` as in :func:`check_otter`)."""
     problems: List[str] = []
     with tempfile.TemporaryDirectory(prefix=f"asrlab-gradescope-{name}-") as tmp:
         try:
@@ -141,7 +150,7 @@ def check_gradescope(course: Course, name: str, solution_dir: Path, files: Seque
             (shutil.copytree if path.is_dir() else shutil.copy2)(path, solution / path.name)
         for who, submission in (("solution", solution), ("blank", course.release_dir(name))):
             try:
-                score, top = gradescope_run(target, submission, Path(tmp) / who)
+                score, top = gradescope_run(target, submission, Path(tmp) / who, threads)
             except Exception as e:  # noqa: BLE001 - reported, the other run still goes
                 problems.append(f"{name}: {e}")
                 continue

@@ -89,3 +89,32 @@ def _cell_name(cell: Any) -> str:
     """`` (grade_id)`` of an nbgrader cell, else empty."""
     grade_id = (cell.get("metadata", {}).get("nbgrader", {}) or {}).get("grade_id") if hasattr(cell, "get") else None
     return f" ({grade_id})" if grade_id else ""
+
+
+class PhaseClock:
+    """Wall time of the named phases of a long job, for its summary line.
+
+    Usage::
+
+        clock = PhaseClock()
+        with clock("solution run"):
+            ...
+        print(f"time: {clock}")        # time: solution run 325 s, grading 41 s (366 s)
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict = {}
+
+    def __call__(self, phase: str) -> "PhaseClock":
+        self._phase, self._start = phase, time.monotonic()
+        return self
+
+    def __enter__(self) -> "PhaseClock":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds[self._phase] = self.seconds.get(self._phase, 0.0) + time.monotonic() - self._start
+
+    def __str__(self) -> str:
+        parts = [f"{phase} {s:.0f} s" for phase, s in self.seconds.items()]
+        return f"{', '.join(parts) or '-'} ({sum(self.seconds.values()):.0f} s)"

@@ -66,3 +66,35 @@ def test_real_data_is_used_when_configured_and_checked(monkeypatch, tmp_path: Pa
     monkeypatch.setenv(course.REAL_DATA_ENV["hvb"], str(tmp_path / "missing"))
     with pytest.raises(FileNotFoundError, match="ASRLAB_HVB"):
         course.hvb()
+
+
+_MAKER_THAT_LOGS = """
+import sys, time
+from pathlib import Path
+from asrlab import course
+from asrlab.data import synth
+
+def make(root, seed, progress, **profile):   # stands in for the synthesizer: logs when it runs
+    log = Path(sys.argv[2])
+    with open(log, "a") as f:
+        f.write("start\\n")
+    time.sleep(0.5)
+    with open(log, "a") as f:
+        f.write("end\\n")
+
+synth.make_librispeech = make
+course.librispeech(root=sys.argv[1], budget_name="ci", progress=False)
+"""
+
+
+def test_processes_that_ask_for_a_corpus_at_once_make_it_one_after_the_other(tmp_path):
+    """Two notebooks (or validate's parallel solutions) starting on a fresh machine must not write the same
+    corpus folder at the same time: the second waits for the first (and then finds the corpus made)."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "log"
+    runs = [subprocess.Popen([sys.executable, "-c", _MAKER_THAT_LOGS, str(tmp_path / "corpus"), str(log)])
+            for _ in range(2)]
+    assert [r.wait(timeout=120) for r in runs] == [0, 0]
+    assert log.read_text().split() == ["start", "end", "start", "end"]
