@@ -40,6 +40,11 @@ PASS = Verdict(True, "")
 Comparator = Callable[[Any, Any], Verdict]
 
 
+def unwrap(x: Any) -> Any:
+    """The ndarray inside a wire :class:`~asrlab_grade.wire.Tensorish`, or ``x`` itself."""
+    return x.array if isinstance(x, Tensorish) else x
+
+
 def _describe(x: Any) -> str:
     if isinstance(x, Tensorish):
         return f"torch tensor {x.torch_dtype}{list(x.array.shape)}"

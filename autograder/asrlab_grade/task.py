@@ -239,3 +239,31 @@ def asrlab_metric(name: str) -> Callable[[Sequence[str], Sequence[str]], float]:
 
     metric.__name__ = name
     return metric
+
+
+def library(path: str, tensors: bool = False) -> Callable[..., Any]:
+    """A reference that is one library call: ``library("asrlab.ctc.reference.forward")``.
+
+    The module (everything before the last dot) is imported only when the reference is called,
+    so a hidden package such as ``asrlab.ctc`` is never imported when a task module loads. With
+    ``tensors=True`` numpy arguments are passed as torch tensors and a tensor result comes back
+    as a numpy array.
+    """
+    module, _, name = path.rpartition(".")
+
+    def reference(*args: Any, **kwargs: Any) -> Any:
+        from importlib import import_module
+
+        fn = getattr(import_module(module), name)
+        if not tensors:
+            return fn(*args, **kwargs)
+        import torch
+
+        def to_torch(x: Any) -> Any:
+            return torch.as_tensor(x) if isinstance(x, np.ndarray) else x
+
+        out = fn(*map(to_torch, args), **{k: to_torch(v) for k, v in kwargs.items()})
+        return out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else out
+
+    reference.__name__ = reference.__qualname__ = path
+    return reference
