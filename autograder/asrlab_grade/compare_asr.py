@@ -9,7 +9,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-from .compare import PROBABILITIES_HINT, ArrayClose, Verdict, log_zero_as_inf, looks_like_probabilities
+from .compare import PROBABILITIES_HINT, ArrayClose, Verdict, log_zero_as_inf, looks_like_probabilities, unwrap
 
 # How far a lattice's cost -log P(labels | x) may be from the reference's (plus a relative 1e-9).
 COST_ATOL = 1e-6
@@ -64,3 +64,71 @@ class PredictorClose:
                                   "state batch first, (N, layers, H)")
         return Verdict(True, "")
 
+
+ENCODER_CLOSE = ArrayClose(rtol=1e-4, atol=1e-5, dtype="kind", container="either")
+
+
+def check_recurrent_encoder(got, expected) -> Verdict:
+    """Valid frames close to the reference's, with a pointer to the backward direction when only it differs."""
+    want = expected["frames"]
+    verdict = ENCODER_CLOSE(got, want)
+    if verdict.ok or not expected["bidirectional"]:
+        return verdict
+    arr, hidden = unwrap(got), expected["hidden"]
+    if isinstance(arr, np.ndarray) and arr.shape == want.shape:
+        if ENCODER_CLOSE(np.concatenate([arr[:, hidden:], arr[:, :hidden]], axis=1), want).ok:
+            return Verdict(False, verdict.message + "; the two halves are swapped: concatenate [forward, backward]")
+        if ENCODER_CLOSE(arr[:, :hidden], want[:, :hidden]).ok:
+            return Verdict(False, verdict.message + "; the forward direction is right, the backward one is not: it "
+                                                    "must start at each utterance's last valid frame and its output "
+                                                    "must be reversed back within each length")
+    return verdict
+
+
+CLASSES_CLOSE = ArrayClose(rtol=1e-4, atol=1e-4, dtype="any", container="either")
+ALONE_CLOSE = ArrayClose(rtol=1e-4, atol=1e-4, dtype="any", container="either")
+
+
+def _int_list(x: Any) -> tuple:
+    """(list of ints, None) for an integer vector, else (None, a problem)."""
+    arr = unwrap(x)
+    if not isinstance(arr, np.ndarray) or arr.ndim != 1:
+        return None, "output lengths must be a (B,) tensor"
+    if arr.dtype.kind not in "iu":
+        return None, f"output lengths must be an integer tensor, got {arr.dtype} (use torch.div(..., rounding_mode='floor'))"
+    return arr.tolist(), None
+
+
+def check_ctc_net(got, expected) -> Verdict:
+    if not isinstance(got, dict) or not {"log_probs", "lengths", "direct", "alone"} <= set(got):
+        return Verdict(False, "the results could not be read")
+    want = expected["lengths"]
+    for key, what in (("direct", "output_lengths(lengths)"), ("lengths", "the lengths forward returns")):
+        values, problem = _int_list(got[key])
+        if problem:
+            return Verdict(False, f"{what}: {problem}")
+        if values != want:
+            return Verdict(False, f"{what} are {values}, expected {want}: apply floor((T + 2p - k) / s) + 1 once per "
+                                  "convolution stage, to every utterance's own length")
+    log_probs = unwrap(got["log_probs"])
+    if not isinstance(log_probs, np.ndarray) or list(log_probs.shape) != expected["shape"]:
+        return Verdict(False, f"log_probs should have shape {expected['shape']} (batch, output frames, classes), "
+                              f"got {list(getattr(log_probs, 'shape', []))}")
+    for b, n in enumerate(want):
+        sums = np.exp(log_probs[b, :n].astype(np.float64)).sum(axis=-1)
+        verdict = CLASSES_CLOSE(sums, np.ones(n))
+        if not verdict.ok:
+            return Verdict(False, "exp(log_probs) must sum to 1 over the classes (the last axis) at every valid "
+                                  f"frame: {verdict.message}; apply log_softmax(dim=-1)")
+    if expected["padding_invariant"]:
+        for b, (n, alone) in enumerate(zip(want, got["alone"])):
+            alone = unwrap(alone)
+            if not isinstance(alone, np.ndarray) or alone.shape != (n, log_probs.shape[2]):
+                return Verdict(False, f"utterance {b} alone gave shape {list(getattr(alone, 'shape', []))}, expected "
+                                      f"{[n, log_probs.shape[2]]}")
+            verdict = ALONE_CLOSE(log_probs[b, :n], alone)
+            if not verdict.ok:
+                return Verdict(False, f"utterance {b} gives other log-probabilities in a padded batch than alone "
+                                      f"({verdict.message}): move time next to the batch axis before merging channels "
+                                      "and bands, and give the encoder the output lengths")
+    return Verdict(True)
