@@ -9,7 +9,8 @@ from typing import Any, Dict
 
 import numpy as np
 
-from .compare import PROBABILITIES_HINT, ArrayClose, Verdict, log_zero_as_inf, looks_like_probabilities, unwrap
+from .compare import (PASS, PROBABILITIES_HINT, ArrayClose, ScalarClose, Verdict, log_zero_as_inf,
+                      looks_like_probabilities, unwrap)
 
 # How far a lattice's cost -log P(labels | x) may be from the reference's (plus a relative 1e-9).
 COST_ATOL = 1e-6
@@ -132,3 +133,19 @@ def check_ctc_net(got, expected) -> Verdict:
                                       f"({verdict.message}): move time next to the batch axis before merging channels "
                                       "and bands, and give the encoder the output lengths")
     return Verdict(True)
+
+
+class LowHighClose:
+    """``(lowest_index, lowest_cer, highest_index, highest_cer)``: indices exactly, rates closely."""
+
+    def __call__(self, got: Any, expected: Any) -> Verdict:
+        if type(got) is not list or len(got) != 4:
+            return Verdict(False, "expected (lowest_index, lowest_cer, highest_index, highest_cer)")
+        for i, name in ((0, "lowest_index"), (2, "highest_index")):
+            if got[i] != expected[i]:
+                return Verdict(False, f"{name}: expected {expected[i]}, got {got[i]} (ties go to the first index)")
+        for i, name in ((1, "lowest_cer"), (3, "highest_cer")):
+            verdict = ScalarClose(rtol=1e-9, atol=1e-12)(got[i], expected[i])
+            if not verdict.ok:
+                return Verdict(False, f"{name}: {verdict.message}")
+        return PASS
