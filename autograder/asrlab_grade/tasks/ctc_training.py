@@ -36,6 +36,14 @@ from asrlab_grade.task import Assignment, Band, FunctionTask, Limits, TrainingTa
 # The training cells and every cell that needs the corpus or the trained models: not run while grading.
 SKIP_CELLS = ("load_data", "pipeline_figure", "train_models", "evaluate_models", "compare", "baseline", "alignments")
 
+# Library functions that would answer a task: a call to one scores that task 0.
+NORMALIZE_FORBIDDEN = ("asrlab.features.utterance_cmvn", "asrlab.features.GlobalCMVN.forward")
+SPEC_AUGMENT_FORBIDDEN = ("asrlab.features.SpecAugment.forward", "asrlab.features._mask_spans")
+ENCODER_FORBIDDEN = ("asrlab.models.encoders.LSTMEncoder.forward", "asrlab.models.encoders.reverse_padded")
+MODEL_FORBIDDEN = ("asrlab.models.subsampling.ConvSubsampling.output_lengths",
+                   "asrlab.models.subsampling._stage_length", "asrlab.models.ctc.CTCModel.forward",
+                   "asrlab.models.ctc.CTCModel.encode")
+
 # The public recipe: the same source as the notebook's `evaluate_recipe` cell (a test keeps them equal).
 EVALUATE = source(recipes.evaluate, name="evaluate")
 
@@ -48,28 +56,21 @@ ASSIGNMENT = Assignment(
                      reference=library("asrlab.features.utterance_cmvn", tensors=True),
                      adapter=source(recipes.normalize_adapter),
                      compare=ArrayClose(rtol=1e-4, atol=1e-4, dtype="kind", container="either"),
-                     forbidden=("asrlab.features.utterance_cmvn", "asrlab.features.GlobalCMVN.forward"),
+                     forbidden=NORMALIZE_FORBIDDEN,
                      timeout_s=20.0, cpu_s=10.0,
                      hint="statistics over the valid frames only (dim=1), population variance, padded frames 0"),
         FunctionTask(grade_id="test_spec_augment", call="spec_augment", cases=cases.spec_augment_cases,
                      reference=cases.spec_augment_reference, adapter=source(recipes.spec_augment_adapter),
-                     compare=check_masks,
-                     forbidden=("asrlab.features.SpecAugment.forward", "asrlab.features._mask_spans"),
-                     timeout_s=30.0, cpu_s=20.0,
+                     compare=check_masks, forbidden=SPEC_AUGMENT_FORBIDDEN, timeout_s=30.0, cpu_s=20.0,
                      hint="per utterance: width uniform in 0..max width (time: at most the utterance's length), start "
                           "uniform so that the mask fits; all draws from `generator`"),
         FunctionTask(grade_id="test_encoder", call="RecurrentEncoder", cases=cases.encoder_cases,
                      reference=cases.encoder_reference, adapter=source(recipes.encoder_adapter),
-                     compare=check_recurrent_encoder,
-                     forbidden=("asrlab.models.encoders.LSTMEncoder.forward", "asrlab.models.encoders.reverse_padded"),
-                     timeout_s=30.0, cpu_s=20.0,
+                     compare=check_recurrent_encoder, forbidden=ENCODER_FORBIDDEN, timeout_s=30.0, cpu_s=20.0,
                      hint="the backward LSTM reads every utterance reversed within its own length, and its output is "
                           "reversed back before the concatenation [forward, backward]"),
         FunctionTask(grade_id="test_model", call="CTCNet", cases=cases.model_cases, reference=cases.model_reference,
-                     adapter=source(recipes.model_adapter), compare=check_ctc_net,
-                     forbidden=("asrlab.models.subsampling.ConvSubsampling.output_lengths",
-                                "asrlab.models.subsampling._stage_length", "asrlab.models.ctc.CTCModel.forward",
-                                "asrlab.models.ctc.CTCModel.encode"),
+                     adapter=source(recipes.model_adapter), compare=check_ctc_net, forbidden=MODEL_FORBIDDEN,
                      timeout_s=60.0, cpu_s=40.0,
                      hint="conv -> (B, T', C*F') with time moved next to the batch -> encoder(x, output lengths) -> "
                           "classifier -> log_softmax(dim=-1)"),
