@@ -40,7 +40,6 @@ class LatticeClose:
         return Verdict(True, "")
 
 
-
 class PredictorClose:
     """``forward`` equals its own ``step`` over the start symbol and the tokens, and has the right shape."""
 

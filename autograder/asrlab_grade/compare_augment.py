@@ -41,7 +41,6 @@ def mask_structure(changed: np.ndarray) -> tuple:
     return frames, bands, stray
 
 
-
 def _plausible(got: float, want: float) -> bool:
     low, high = WIDTH_RATIO
     return low * want - 0.5 <= got <= high * want + 0.5

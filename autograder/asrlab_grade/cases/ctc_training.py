@@ -33,7 +33,6 @@ def normalize_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-
 # ----------------------------------------------------------------------------- SpecAugment
 SEEDS_PER_CASE = 10
 REFERENCE_DRAWS = 200  # seeds the reference SpecAugment averages over for the expected mask widths

@@ -65,7 +65,6 @@ def feature_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-
 # ----------------------------------------------------------------------------- one example
 TRANSCRIPTS = [
     "hi i would like to check my balance", "can you reset my password please", "[noise] yes that's right thank you",
@@ -112,7 +111,6 @@ def dataset_reference(waveforms, transcripts, settings):
             "labels": np.stack(out["labels"]), "label_lengths": np.array(out["label_lengths"], dtype=np.int64)}
 
 
-
 # ----------------------------------------------------------------------------- CTC loss
 def ctc_loss_cases(rng: np.random.Generator) -> List[Case]:
     cases = []
@@ -144,7 +142,6 @@ def ctc_loss_reference(log_probs, targets, input_lengths, target_lengths, blank)
     loss = ctc_loss(torch.as_tensor(log_probs).transpose(0, 1), torch.as_tensor(targets), torch.as_tensor(input_lengths),
                     torch.as_tensor(target_lengths), blank=blank, reduction="mean", zero_infinity=True)
     return float(loss)
-
 
 
 # ----------------------------------------------------------------------------- the model
@@ -204,7 +201,6 @@ def model_reference(config, state, feats, lengths):
     return {"log_probs": log_probs.numpy(), "lengths": out_lengths.numpy().astype(np.int64), "hidden": hidden.numpy()}
 
 
-
 # ----------------------------------------------------------------------------- best and worst
 def low_high_cases(rng: np.random.Generator) -> List[Case]:
     cases = [Case((["hi there", "pay my bill", "thank you", "bye"], ["hi there", "pay by bil", "tank you", "buy"]),
@@ -233,7 +229,6 @@ def low_high_reference(references, hypotheses):
     return [low, float(rates[low]), high, float(rates[high])]
 
 
-
 # ----------------------------------------------------------------------------- transcribe
 def transcribe_cases(rng: np.random.Generator) -> List[Case]:
     cases = []
@@ -258,7 +253,6 @@ def transcribe_reference(wav, weight, bias):
     return vocab.decode(ctc_greedy_ids(log_probs, torch.tensor([feats.shape[1]]), vocab.blank)[0])
 
 
-
 # ----------------------------------------------------------------------------- pooling
 def pool_cases(rng: np.random.Generator) -> List[Case]:
     cases = [Case((np.arange(24, dtype=np.float32).reshape(2, 4, 3), np.array([4, 2])), name="(2, 4, 3), lengths [4, 2]",
@@ -271,7 +265,6 @@ def pool_cases(rng: np.random.Generator) -> List[Case]:
     hidden = rng.normal(size=(3, 5, 4)).astype(np.float32)
     cases.append(Case((hidden, np.array([5, 0, 2], dtype=np.int64))))          # an empty utterance
     return cases
-
 
 
 # ----------------------------------------------------------------------------- the heads
@@ -338,7 +331,6 @@ def sentiment_reference(weight, bias, pooled, targets):
     return {"outputs": log_probs.numpy(), "loss": float(-(torch.as_tensor(targets) * log_probs).sum(-1).mean())}
 
 
-
 # ----------------------------------------------------------------------------- the weighted sum
 def combine_cases(rng: np.random.Generator) -> List[Case]:
     tasks = ("asr", "task_type", "dialog_acts", "sentiment")
@@ -357,7 +349,6 @@ def combine_cases(rng: np.random.Generator) -> List[Case]:
 
 def combine_reference(losses, weights):
     return float(sum(w * losses[t] for t, w in weights.items()))
-
 
 
 # ----------------------------------------------------------------------------- the hidden split

@@ -64,7 +64,6 @@ def backward_reference(log_probs, labels, blank):
     return {"matrix": beta, "cost": float(-beta[0, 0])}
 
 
-
 # ----------------------------------------------------------------------------- modules
 def encoder_cases(rng: np.random.Generator) -> List[Case]:
     cases = []
@@ -87,7 +86,6 @@ def encoder_reference(input_dim, hidden_dim, num_layers, output_dim, subsampling
             "covers_lengths": True, "ignores_padding": True}
 
 
-
 def predictor_cases(rng: np.random.Generator) -> List[Case]:
     cases = []
     for batch, length, hidden, dim, layers in [(2, 5, 16, 12, 1), (3, 8, 8, 20, 2), (2, 1, 8, 8, 1), (4, 12, 12, 6, 1)]:
@@ -98,7 +96,6 @@ def predictor_cases(rng: np.random.Generator) -> List[Case]:
 
 def predictor_reference(vocab_size, hidden_dim, output_dim, start, num_layers, tokens):
     return {"shape": (tokens.shape[0], tokens.shape[1] + 1, output_dim)}
-
 
 
 def joiner_cases(rng: np.random.Generator) -> List[Case]:
@@ -127,7 +124,6 @@ def joiner_reference(weight, bias, enc, pred):
         if enc.dim() == 3:
             enc, pred = enc[:, :, None], pred[:, None]
         return joiner(enc, pred).numpy()
-
 
 
 # ----------------------------------------------------------------------------- greedy decoding
