@@ -6,6 +6,9 @@ expected versus what came back (type, dtype, shape), the first mismatching index
 many elements differ. Messages never print hidden *inputs*; they may print reference
 values at a single index, which does not reveal the case.
 
+Comparators of one domain build on these in ``compare_asr.py`` (lattices, decoder parts, models),
+``compare_augment.py`` (SpecAugment masks) and ``compare_hf.py`` (Hugging Face pieces).
+
 Value mismatches are worded by :func:`asrlab.checks.mismatch`, the function public notebook
 checks use too (it runs here on the trusted side's own installed copy of asrlab).
 """

@@ -3,8 +3,10 @@
 An assignment is graded by an instructor-side module, ``asrlab_grade/tasks/<assignment>.py``
 (or ``<course>/autograder/tasks/<assignment>.py``), that defines ``ASSIGNMENT``. Each task is
 tied to one graded test cell of the release notebook by its nbgrader ``grade_id``; the
-cell's ``points`` are the task's maximum. The module holds hidden cases and reference
-computations and never ships to students. See ``autograder/README.md`` for a worked example.
+cell's ``points`` are the task's maximum. The module is a declaration; the hidden inputs and the
+references it names live in ``asrlab_grade/cases/<assignment>.py``, its comparators in
+:mod:`asrlab_grade.compare` (or a ``compare_<domain>.py``). Neither ``tasks/`` nor ``cases/`` ships to
+students. See ``autograder/README.md`` for a worked example.
 
 Two task kinds exist:
 
