@@ -163,7 +163,7 @@ class LogArrayClose:
         self.inner = ArrayClose(rtol=rtol, atol=atol, dtype="kind", container="either")
 
     def __call__(self, got: Any, expected: Any) -> Verdict:
-        arr = log_zero_as_inf(got.array if isinstance(got, Tensorish) else got)
+        arr = log_zero_as_inf(unwrap(got))
         got = Tensorish(arr, got.torch_dtype) if isinstance(got, Tensorish) else arr
         verdict = self.inner(got, expected)
         if not verdict.ok and "differ" in verdict.message and looks_like_probabilities(arr, expected):
