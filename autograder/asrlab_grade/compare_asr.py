@@ -68,7 +68,7 @@ class PredictorClose:
 ENCODER_CLOSE = ArrayClose(rtol=1e-4, atol=1e-5, dtype="kind", container="either")
 
 
-def check_recurrent_encoder(got, expected) -> Verdict:
+def check_recurrent_encoder(got: Any, expected: Dict[str, Any]) -> Verdict:
     """Valid frames close to the reference's, with a pointer to the backward direction when only it differs."""
     want = expected["frames"]
     verdict = ENCODER_CLOSE(got, want)
@@ -99,7 +99,9 @@ def _int_list(x: Any) -> tuple:
     return arr.tolist(), None
 
 
-def check_ctc_net(got, expected) -> Verdict:
+def check_ctc_net(got: Any, expected: Dict[str, Any]) -> Verdict:
+    """CTCNet: integer output lengths, log_probs of the right shape normalised over the classes, and (one
+    convolution stage or none) the same outputs for an utterance alone as in its padded batch."""
     if not isinstance(got, dict) or not {"log_probs", "lengths", "direct", "alone"} <= set(got):
         return Verdict(False, "the results could not be read")
     want = expected["lengths"]

@@ -7,7 +7,7 @@ about as much as :class:`asrlab.features.SpecAugment` does (the reference comput
 """
 from __future__ import annotations
 
-from typing import List
+from typing import Any, Dict, List
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def _plausible(got: float, want: float) -> bool:
     return low * want - 0.5 <= got <= high * want + 0.5
 
 
-def check_masks(got, expected) -> Verdict:
+def check_masks(got: Any, expected: Dict[str, Any]) -> Verdict:
     """Properties of the masks spec_augment drew (see the module docstring)."""
     if not isinstance(got, dict) or not {"outputs", "repeatable", "input_unchanged"} <= set(got):
         return Verdict(False, "the results could not be read")

@@ -5,6 +5,8 @@ Like :mod:`asrlab_grade.compare`, they run only in the trusted process and word 
 """
 from __future__ import annotations
 
+from typing import Any, Dict, List
+
 import numpy as np
 
 from .compare import PASS, ArrayClose, ScalarClose, Verdict, unwrap
@@ -13,7 +15,7 @@ SAMPLE_RATE = 16_000
 VALUES_CLOSE = ArrayClose(rtol=1e-4, atol=1e-4, dtype="kind", container="either")
 
 
-def check_vocab(got, expected) -> Verdict:
+def check_vocab(got: Any, expected: List[str]) -> Verdict:
     if not isinstance(got, dict) or "tokens" not in got:
         return Verdict(False, f"build_vocab must return a dict token -> id, got {got.get('type', '?')}")
     tokens, ids = got["tokens"], got["ids"]
@@ -26,7 +28,7 @@ def check_vocab(got, expected) -> Verdict:
     return PASS
 
 
-def check_processor(got, expected) -> Verdict:
+def check_processor(got: Any, expected: Dict[str, Any]) -> Verdict:
     if got["special"] != expected["special"]:
         return Verdict(False, f"the [PAD], [UNK] and word-delimiter ids are {got['special']}, expected "
                               f"{expected['special']}: pass unk_token, pad_token and word_delimiter_token")
@@ -50,7 +52,7 @@ def check_processor(got, expected) -> Verdict:
     return PASS
 
 
-def check_collator(got, expected) -> Verdict:
+def check_collator(got: Any, expected: Dict[str, Any]) -> Verdict:
     for key, what in (("input_values", "padded audio (value 0.0)"), ("attention_mask", "the attention mask"),
                       ("labels", "labels padded with -100")):
         if got.get(key) is None:
@@ -67,7 +69,7 @@ def check_collator(got, expected) -> Verdict:
     return PASS
 
 
-def check_metrics(got, expected) -> Verdict:
+def check_metrics(got: Any, expected: Dict[str, float]) -> Verdict:
     for key in ("wer", "cer"):
         verdict = ScalarClose(rtol=1e-6, atol=1e-9)(got[key], expected[key])
         if not verdict.ok:
@@ -75,7 +77,7 @@ def check_metrics(got, expected) -> Verdict:
     return PASS
 
 
-def check_model(got, expected) -> Verdict:
+def check_model(got: Any, expected: Dict[str, Any]) -> Verdict:
     for name in ("tiny", "folder"):
         m = got[name]
         where = "from the tiny start" if name == "tiny" else "from a save_pretrained folder"
@@ -101,7 +103,7 @@ def check_model(got, expected) -> Verdict:
     return PASS
 
 
-def check_args(a, want) -> Verdict:
+def check_args(a: Any, want: Dict[str, Any]) -> Verdict:
     if (a["epochs"], a["learning_rate"], a["batch_size"], a["warmup_steps"]) != \
             (float(want["epochs"]), want["learning_rate"], want["batch_size"], want["warmup_steps"]):
         return Verdict(False, "TrainingArguments must take epochs, learning_rate, batch_size and warmup_steps as given")
