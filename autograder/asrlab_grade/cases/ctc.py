@@ -112,7 +112,7 @@ def greedy_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def greedy_reference(log_probs, blank):
+def greedy_reference(log_probs: np.ndarray, blank: int) -> List[int]:
     from asrlab.decoding import ctc_greedy_ids
     return [int(i) for i in ctc_greedy_ids(log_probs, None, blank)[0]]
 
@@ -252,7 +252,8 @@ def beam_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def beam_reference(log_probs, lm_text, lm_order, beam_size, alpha, beta, min_prob):
+def beam_reference(log_probs: np.ndarray, lm_text: List[str], lm_order: int, beam_size: int, alpha: float, beta: float,
+                   min_prob: float) -> str:
     from asrlab.decoding import PrefixBeamSearchDecoder
     from asrlab.lm import estimate_kneser_ney
 

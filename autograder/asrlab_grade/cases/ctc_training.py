@@ -58,7 +58,7 @@ def spec_augment_cases(rng: np.random.Generator) -> List[Case]:
     ]
 
 
-def spec_augment_reference(feats, lengths, settings, seeds):
+def spec_augment_reference(feats: np.ndarray, lengths: np.ndarray, settings: dict, seeds: List[int]) -> dict:
     """The case itself plus the average masked frames and bands per utterance of asrlab's SpecAugment."""
     import torch
     from asrlab.features import SpecAugment
@@ -114,7 +114,7 @@ def encoder_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def encoder_reference(config, weights, feats, lengths):
+def encoder_reference(config: dict, weights: dict, feats: np.ndarray, lengths: np.ndarray) -> dict:
     import torch
     from asrlab.models import LSTMEncoder
 
@@ -156,7 +156,7 @@ def model_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def model_reference(config, feats, lengths, seed):
+def model_reference(config: dict, feats: np.ndarray, lengths: np.ndarray, seed: int) -> dict:
     import torch
     from asrlab.models import ConvSubsampling
 

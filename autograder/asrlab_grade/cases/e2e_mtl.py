@@ -89,7 +89,7 @@ def dataset_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def dataset_reference(waveforms, transcripts, settings):
+def dataset_reference(waveforms: List[np.ndarray], transcripts: List[str], settings: dict) -> dict:
     from asrlab.text import HVBVocab
 
     defaults = {"n_mels": 128, "n_fft": 256, "win_length": 256, "hop_length": 128, "wav_max_length": 200,
@@ -135,7 +135,8 @@ def ctc_loss_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def ctc_loss_reference(log_probs, targets, input_lengths, target_lengths, blank):
+def ctc_loss_reference(log_probs: np.ndarray, targets: np.ndarray, input_lengths: np.ndarray,
+                       target_lengths: np.ndarray, blank: int) -> float:
     import torch
     from asrlab.ctc import ctc_loss
 
@@ -190,7 +191,7 @@ def model_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def model_reference(config, state, feats, lengths):
+def model_reference(config: dict, state: dict, feats: np.ndarray, lengths: np.ndarray) -> dict:
     import torch
 
     model = _reference_model(config)
@@ -221,7 +222,7 @@ def low_high_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def low_high_reference(references, hypotheses):
+def low_high_reference(references: List[str], hypotheses: List[str]) -> list:
     from asrlab.metrics import per_utterance_cer
 
     rates = per_utterance_cer(references, hypotheses)
@@ -242,7 +243,7 @@ def transcribe_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def transcribe_reference(wav, weight, bias):
+def transcribe_reference(wav: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> str:
     import torch
     from asrlab.decoding import ctc_greedy_ids
     from asrlab.text import HVBVocab
@@ -309,14 +310,14 @@ def _linear(weight, bias, pooled):
     return torch.as_tensor(pooled) @ torch.as_tensor(weight).T + torch.as_tensor(bias)
 
 
-def task_type_reference(weight, bias, pooled, targets):
+def task_type_reference(weight: np.ndarray, bias: np.ndarray, pooled: np.ndarray, targets: np.ndarray) -> dict:
     import torch
 
     log_probs = _linear(weight, bias, pooled).log_softmax(-1)
     return {"outputs": log_probs.numpy(), "loss": float(torch.nn.functional.nll_loss(log_probs, torch.as_tensor(targets)))}
 
 
-def dialog_acts_reference(weight, bias, pooled, targets):
+def dialog_acts_reference(weight: np.ndarray, bias: np.ndarray, pooled: np.ndarray, targets: np.ndarray) -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -324,7 +325,7 @@ def dialog_acts_reference(weight, bias, pooled, targets):
     return {"outputs": logits.numpy(), "loss": float(F.binary_cross_entropy_with_logits(logits, torch.as_tensor(targets)))}
 
 
-def sentiment_reference(weight, bias, pooled, targets):
+def sentiment_reference(weight: np.ndarray, bias: np.ndarray, pooled: np.ndarray, targets: np.ndarray) -> dict:
     import torch
 
     log_probs = _linear(weight, bias, pooled).log_softmax(-1)
@@ -347,7 +348,7 @@ def combine_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def combine_reference(losses, weights):
+def combine_reference(losses: dict, weights: dict) -> float:
     return float(sum(w * losses[t] for t, w in weights.items()))
 
 

@@ -52,13 +52,13 @@ def lattice_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def forward_reference(log_probs, labels, blank):
+def forward_reference(log_probs: np.ndarray, labels: np.ndarray, blank: int) -> dict:
     from asrlab.rnnt import reference
     alpha = reference.forward(log_probs, labels, blank)
     return {"matrix": alpha, "cost": reference.loss(log_probs, labels, blank)}
 
 
-def backward_reference(log_probs, labels, blank):
+def backward_reference(log_probs: np.ndarray, labels: np.ndarray, blank: int) -> dict:
     from asrlab.rnnt import reference
     beta = reference.backward(log_probs, labels, blank)
     return {"matrix": beta, "cost": float(-beta[0, 0])}
@@ -77,7 +77,8 @@ def encoder_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def encoder_reference(input_dim, hidden_dim, num_layers, output_dim, subsampling, feats, lengths):
+def encoder_reference(input_dim: int, hidden_dim: int, num_layers: int, output_dim: int, subsampling: int,
+                      feats: np.ndarray, lengths: np.ndarray) -> dict:
     import torch
     from asrlab.models import ConvSubsampling
 
@@ -94,7 +95,8 @@ def predictor_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def predictor_reference(vocab_size, hidden_dim, output_dim, start, num_layers, tokens):
+def predictor_reference(vocab_size: int, hidden_dim: int, output_dim: int, start: int, num_layers: int,
+                        tokens: np.ndarray) -> dict:
     return {"shape": (tokens.shape[0], tokens.shape[1] + 1, output_dim)}
 
 
@@ -112,7 +114,7 @@ def joiner_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def joiner_reference(weight, bias, enc, pred):
+def joiner_reference(weight: np.ndarray, bias: np.ndarray, enc: np.ndarray, pred: np.ndarray) -> np.ndarray:
     import torch
     from asrlab.models import Joiner
 
@@ -140,7 +142,8 @@ def greedy_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def greedy_reference(seed, joint_dim, blank_bias, encoder_out, max_symbols):
+def greedy_reference(seed: int, joint_dim: int, blank_bias: float, encoder_out: np.ndarray,
+                     max_symbols: int) -> List[int]:
     import torch
     from asrlab.decoding import rnnt_greedy_search
 

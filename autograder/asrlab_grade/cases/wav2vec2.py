@@ -51,7 +51,7 @@ def vocab_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def vocab_reference(texts):
+def vocab_reference(texts: List[str]) -> List[str]:
     return sorted(set("".join(texts)) - {" "} | {"|", "[UNK]", "[PAD]"})
 
 
@@ -69,7 +69,7 @@ def processor_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def processor_reference(vocab, texts, waveforms):
+def processor_reference(vocab: dict, texts: List[str], waveforms: List[np.ndarray]) -> dict:
     import json
     import tempfile
     from pathlib import Path
@@ -94,7 +94,7 @@ def collator_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def collator_reference(vocab, values, labels):
+def collator_reference(vocab: dict, values: List[np.ndarray], labels: List[List[int]]) -> dict:
     width, length = max(len(v) for v in values), max(len(l) for l in labels)
     padded = np.zeros((len(values), width), np.float32)
     mask = np.zeros((len(values), width), np.int64)
@@ -142,7 +142,7 @@ def metrics_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def metrics_reference(vocab, logits, label_ids):
+def metrics_reference(vocab: dict, logits: np.ndarray, label_ids: np.ndarray) -> dict:
     return _fixture_processor(vocab, lambda processor: _greedy_metrics(processor, vocab, logits, label_ids))
 
 def _greedy_metrics(processor, vocab, logits, label_ids):
@@ -165,7 +165,7 @@ def model_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def model_reference(vocab, config, saved_config, seed):
+def model_reference(vocab: dict, config: dict, saved_config: dict, seed: int) -> dict:
     tokenizer = _fixture_processor(vocab, lambda processor: processor.tokenizer)
     # len(tokenizer) counts the <s> and </s> tokens the tokenizer adds; tokenizer.vocab_size does not: either works.
     return {"pad": int(vocab["[PAD]"]), "vocab": sorted({len(vocab), int(tokenizer.vocab_size), len(tokenizer)}),
@@ -197,7 +197,7 @@ def contrastive_cases(rng: np.random.Generator) -> List[Case]:
     return cases
 
 
-def contrastive_reference(spec):
+def contrastive_reference(spec: dict) -> np.float64:
     import torch
     from asrlab import hf
 
