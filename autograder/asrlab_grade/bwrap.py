@@ -6,7 +6,7 @@ root file system holds only:
 
 * the system's ``/usr`` (with the ``/bin``, ``/lib``... links), the Python environment
   (``sys.prefix`` and ``sys.base_prefix``), the ``asrlab`` library and the sandbox half of
-  ``asrlab_grade`` (its ``tasks`` folder covered by an empty read-only folder), read-only;
+  ``asrlab_grade`` (its ``tasks`` and ``cases`` folders covered by empty read-only folders), read-only;
 * folders an assignment declares ``visible``, read-only;
 * the job's input files at :data:`JOB_DIR`, read-only;
 * a size-limited tmpfs scratch folder :data:`SCRATCH` (working directory and ``$HOME``),
@@ -136,10 +136,10 @@ def default_allowlist() -> List[str]:
 
 
 def covered_dirs() -> List[str]:
-    """Folders inside the allowlist that the sandbox must see empty (the hidden task modules)."""
+    """Folders inside the allowlist that the sandbox must see empty (the hidden task modules and their cases)."""
     grade = package_dir("asrlab_grade")
-    tasks = os.path.join(grade, "tasks") if grade else None
-    return [tasks] if tasks and os.path.isdir(tasks) else []
+    folders = [os.path.join(grade, name) for name in ("tasks", "cases")] if grade else []
+    return [f for f in folders if os.path.isdir(f)]
 
 
 def sandbox_env() -> Dict[str, str]:

@@ -6,6 +6,9 @@ expected versus what came back (type, dtype, shape), the first mismatching index
 many elements differ. Messages never print hidden *inputs*; they may print reference
 values at a single index, which does not reveal the case.
 
+Comparators of one domain build on these in ``compare_asr.py`` (lattices, decoder parts, models),
+``compare_augment.py`` (SpecAugment masks) and ``compare_hf.py`` (Hugging Face pieces).
+
 Value mismatches are worded by :func:`asrlab.checks.mismatch`, the function public notebook
 checks use too (it runs here on the trusted side's own installed copy of asrlab).
 """
@@ -38,6 +41,11 @@ PASS = Verdict(True, "")
 
 # A comparison takes (got, expected) and says whether they match.
 Comparator = Callable[[Any, Any], Verdict]
+
+
+def unwrap(x: Any) -> Any:
+    """The ndarray inside a wire :class:`~asrlab_grade.wire.Tensorish`, or ``x`` itself."""
+    return x.array if isinstance(x, Tensorish) else x
 
 
 def _describe(x: Any) -> str:
@@ -155,7 +163,7 @@ class LogArrayClose:
         self.inner = ArrayClose(rtol=rtol, atol=atol, dtype="kind", container="either")
 
     def __call__(self, got: Any, expected: Any) -> Verdict:
-        arr = log_zero_as_inf(got.array if isinstance(got, Tensorish) else got)
+        arr = log_zero_as_inf(unwrap(got))
         got = Tensorish(arr, got.torch_dtype) if isinstance(got, Tensorish) else arr
         verdict = self.inner(got, expected)
         if not verdict.ok and "differ" in verdict.message and looks_like_probabilities(arr, expected):

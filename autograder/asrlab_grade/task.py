@@ -3,8 +3,10 @@
 An assignment is graded by an instructor-side module, ``asrlab_grade/tasks/<assignment>.py``
 (or ``<course>/autograder/tasks/<assignment>.py``), that defines ``ASSIGNMENT``. Each task is
 tied to one graded test cell of the release notebook by its nbgrader ``grade_id``; the
-cell's ``points`` are the task's maximum. The module holds hidden cases and reference
-computations and never ships to students. See ``autograder/README.md`` for a worked example.
+cell's ``points`` are the task's maximum. The module is a declaration; the hidden inputs and the
+references it names live in ``asrlab_grade/cases/<assignment>.py``, its comparators in
+:mod:`asrlab_grade.compare` (or a ``compare_<domain>.py``). Neither ``tasks/`` nor ``cases/`` ships to
+students. See ``autograder/README.md`` for a worked example.
 
 Two task kinds exist:
 
@@ -239,3 +241,31 @@ def asrlab_metric(name: str) -> Callable[[Sequence[str], Sequence[str]], float]:
 
     metric.__name__ = name
     return metric
+
+
+def library(path: str, tensors: bool = False) -> Callable[..., Any]:
+    """A reference that is one library call: ``library("asrlab.ctc.reference.forward")``.
+
+    The module (everything before the last dot) is imported only when the reference is called,
+    so a hidden package such as ``asrlab.ctc`` is never imported when a task module loads. With
+    ``tensors=True`` numpy arguments are passed as torch tensors and a tensor result comes back
+    as a numpy array.
+    """
+    module, _, name = path.rpartition(".")
+
+    def reference(*args: Any, **kwargs: Any) -> Any:
+        from importlib import import_module
+
+        fn = getattr(import_module(module), name)
+        if not tensors:
+            return fn(*args, **kwargs)
+        import torch
+
+        def to_torch(x: Any) -> Any:
+            return torch.as_tensor(x) if isinstance(x, np.ndarray) else x
+
+        out = fn(*map(to_torch, args), **{k: to_torch(v) for k, v in kwargs.items()})
+        return out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else out
+
+    reference.__name__ = reference.__qualname__ = path
+    return reference

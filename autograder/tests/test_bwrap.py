@@ -42,6 +42,14 @@ def test_file_system_is_the_allowlist(spec, tmp_path):
         res.stdout + res.stderr
 
 
+def test_task_modules_and_their_cases_are_covered(spec, tmp_path):
+    covered = covered_dirs()
+    assert {Path(d).name for d in covered} == {"tasks", "cases"}
+    assert all(any(Path(d).glob("*.py")) for d in covered)      # on the host they hold the hidden modules
+    res = run(spec, tmp_path, "/bin/sh", "-c", "; ".join(f"ls -A {d} | wc -l" for d in covered))
+    assert res.stdout.split() == ["0"] * len(covered), res.stdout + res.stderr
+
+
 def test_no_nested_user_namespaces(spec, tmp_path):
     if not os.path.exists("/usr/bin/unshare"):
         pytest.skip("util-linux unshare is not installed")
