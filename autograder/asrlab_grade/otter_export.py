@@ -12,9 +12,6 @@ points: what ``grader.check`` shows a student) and the whole cell, hidden tests 
 points (nbgrader's all-or-nothing cell). A written answer (a manually graded markdown answer cell) becomes an
 otter manual question (``manual: true``, its points) whose prompt is the markdown cell just before it and whose
 solution is the answer cell (model answer and rubric); otter assign keeps it out of the autograder's tests.
-The cells a training task skips when asrlab grades (the training loop, long evaluations and figures) carry
-otter's ``otter_ignore`` tag, so that otter's grading run skips them too: it evaluates the submitted
-checkpoints with the graded cells instead of retraining.
 
 otter's own format choices that this relies on: exception-based test files (``tests: {ok_format: false,
 files: true}``), since otter's doctest format compares printed output with saved outputs and runs each case
@@ -31,14 +28,11 @@ from typing import Any, Dict, List, Sequence
 from .course_folder import Course, CourseError
 from .notebook import cell_source, is_answer, is_graded_test, is_written_answer, nbgrader_meta
 from .release import build_wheel
-from .task import TrainingTask
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 GRADER_PACKAGE = "asrlab_grade"
 # Where otter's image build finds the autograder zip's extra files (``autograder_files``).
 OTTER_FILES_DIR = "/autograder/source/files"
-# Cells with this tag are left out when otter grades a notebook (otter.execute.preprocessor).
-OTTER_IGNORE_TAG = "otter_ignore"
 
 
 def _raw(text: str) -> Dict[str, Any]:
@@ -91,10 +85,9 @@ def manual_question_cells(grade_id: str, points: float, prompt: List[Dict[str, A
 
 
 def master_notebook(source_nb: Dict[str, Any], name: str, requirements: str,
-                    autograder_files: Sequence[str] = (), skip_cells: Sequence[str] = ()) -> Dict[str, Any]:
+                    autograder_files: Sequence[str] = ()) -> Dict[str, Any]:
     """The otter-assign master notebook of an nbgrader source notebook (``autograder_files``: files, relative to
-    the master notebook, that otter puts into the autograder zip under ``files/``; ``skip_cells``: grade_ids of
-    cells that otter's grading run leaves out)."""
+    the master notebook, that otter puts into the autograder zip under ``files/``)."""
     config = (f"# ASSIGNMENT CONFIG\nname: {name}\nrequirements: {requirements}\n"
               "tests:\n  files: true\n  ok_format: false\nexport_cell: false\ncheck_all_cell: false\n")
     if autograder_files:
@@ -112,8 +105,7 @@ def master_notebook(source_nb: Dict[str, Any], name: str, requirements: str,
             prompt = [cells.pop()] if cells[-1]["cell_type"] == "markdown" else []
             cells += manual_question_cells(meta["grade_id"], float(meta.get("points", 0)), prompt, cell)
         else:
-            skipped = meta.get("grade_id") in skip_cells
-            cells.append({**cell, "metadata": {"tags": [OTTER_IGNORE_TAG]} if skipped else {}})
+            cells.append({**cell, "metadata": {}})
     if pending:
         raise CourseError(f"{name}: answer cells {[nbgrader_meta(c)['grade_id'] for c in pending]} have no graded "
                           "test cell after them")
@@ -139,10 +131,8 @@ def export_otter(course: Course, name: str, out: Path, package: str, run_assign:
         carried.append(wheel.name)
         requirements.append(f"{OTTER_FILES_DIR}/{wheel.name}")
         lines.append(f"grader wheel for the hidden tests (keep the autograder zip private): {wheel}")
-    tasks = course.load_assignment(name).tasks
-    skip = [g for t in tasks if isinstance(t, TrainingTask) for g in t.skip_cells]
     for src, nb in sources.items():
-        master = master_notebook(nb, name, "requirements.txt", carried, skip)
+        master = master_notebook(nb, name, "requirements.txt", carried)
         (out / src.name).write_text(json.dumps(master, indent=1, ensure_ascii=False) + "\n")
         lines.append(f"otter master notebook: {out / src.name}")
     (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
