@@ -209,14 +209,8 @@ def test_second_backward_with_retained_graph_is_identical():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
-def test_same_bits_with_one_and_two_threads(dtype, monkeypatch):
-    # Torch kernels split full-size work across threads, and with two the softmax for the gradient is taken on
-    # a second thread while the wavefront runs (with one, backward takes it): the result must not depend on it.
-    from asrlab.rnnt import loss as loss_module
-
-    started = []
-    beside = loss_module._exp_beside
-    monkeypatch.setattr(loss_module, "_exp_beside", lambda x, n: started.append(beside(x, n)) or started[-1])
+def test_same_bits_with_one_and_two_threads(dtype):
+    # Torch kernels split full-size work across threads; the result must not depend on it.
     logits, targets, frame_lengths, label_lengths = make_batch(19, [9, 7, 8], [4, 5, 2], vocab=6)
     logits = logits.to(dtype)
     results = []
@@ -233,7 +227,6 @@ def test_same_bits_with_one_and_two_threads(dtype, monkeypatch):
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
-    assert started[0] is None and started[1] is not None and started[1].done()
 
 
 def test_clamp_bounds_each_gradient_entry():

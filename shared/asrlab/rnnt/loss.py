@@ -24,9 +24,6 @@ Usage::
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import Future, ThreadPoolExecutor
-
 import torch
 from torch import Tensor
 
@@ -55,18 +52,13 @@ class _RNNTLoss(torch.autograd.Function):
         lattice = Lattice(num_frames, num_states, logit_lengths, target_lengths, directions=2 if with_grad else 1)
         label_columns = next_label_columns(targets, lattice, vocab)  # (B, U1)
         log_probs = torch.log_softmax(logits, dim=-1) if fused_log_softmax else logits  # (B, T, U1, V)
-        threads = torch.get_num_threads()  # one_thread below sets it to 1 for the lattice
         with one_thread(logits.device):
             moves = moves_buffer(log_probs, label_columns, blank, lattice)
-            # The gradient starts from softmax = exp(log_probs): with a second core, it is computed while the
-            # lattice runs (the wavefront is sequential and holds one core).
-            softmax = _exp_beside(log_probs, threads) if with_grad and fused_log_softmax else None
             alpha, log_like = forward_variables(moves, lattice)
         if with_grad:
             ctx.save_for_backward(logits, moves, alpha, log_like)
             # Kept as an attribute, not a saved tensor: backward overwrites it with the gradient.
             ctx.log_softmax_buffer = log_probs if fused_log_softmax else None
-            ctx.softmax = softmax
             ctx.lattice, ctx.label_columns = lattice, label_columns
             ctx.blank, ctx.clamp, ctx.fused = blank, clamp, fused_log_softmax
         return (-log_like).to(logits.dtype)
@@ -82,18 +74,14 @@ class _RNNTLoss(torch.autograd.Function):
             if ctx.clamp <= 0:  # fold the incoming gradient into the small tensors
                 posteriors.mul_(scale)
             posteriors = posteriors.to(dtype).contiguous()
-        exp_done = False
         if ctx.fused:
-            grad, softmax = ctx.log_softmax_buffer, ctx.softmax
-            ctx.log_softmax_buffer = ctx.softmax = None
+            grad = ctx.log_softmax_buffer
+            ctx.log_softmax_buffer = None
             if grad is None:  # a second backward through a retained graph: same ops, same bits
                 grad = torch.log_softmax(logits, dim=-1)
-            elif softmax is not None:
-                softmax.result()  # the buffer now holds exp(log_probs)
-                exp_done = True
         else:  # logits are log-probabilities: only the two move entries get a gradient
             grad = torch.zeros(logits.shape, dtype=dtype, device=logits.device)
-        _finish_gradient(grad, posteriors, ctx.label_columns, ctx.blank, softmax=ctx.fused, exp_done=exp_done)
+        _finish_gradient(grad, posteriors, ctx.label_columns, ctx.blank, softmax=ctx.fused)
         if lattice.has_padding and ctx.fused:
             # occupancy is exactly 0 there, but non-finite padding logits would give 0 * inf
             grad.masked_fill_(lattice.outside.unsqueeze(-1), 0.0)
@@ -104,30 +92,12 @@ class _RNNTLoss(torch.autograd.Function):
 
 # --------------------------------------------------------------------------- gradient
 
-def _exp_beside(log_probs: Tensor, threads: int) -> Future | None:
-    """Start ``exp`` of ``log_probs`` in place on another thread when torch may use ``threads`` >= 2 (CPU).
-
-    numpy's ``exp`` releases the GIL, so it runs on a second core while this thread goes on. Returns the
-    pending result, or None (one thread, or not on the CPU): backward then takes the ``exp`` itself.
-    """
-    if log_probs.device.type != "cpu" or threads < 2:
-        return None
-    global _SIDE_THREAD
-    if _SIDE_THREAD is None or _SIDE_THREAD[0] != os.getpid():  # a forked child has no copy of the thread
-        _SIDE_THREAD = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="asrlab-rnnt-exp"))
-    return _SIDE_THREAD[1].submit(exp_in_place, log_probs)
-
-
-_SIDE_THREAD: tuple[int, ThreadPoolExecutor] | None = None  # (pid, executor), made on first use
-
-
-def _finish_gradient(buffer: Tensor, posteriors: Tensor, label_columns: Tensor, blank: int, softmax: bool,
-                     exp_done: bool = False) -> None:
+def _finish_gradient(buffer: Tensor, posteriors: Tensor, label_columns: Tensor, blank: int, softmax: bool) -> None:
     """Turn ``buffer`` into ``d cost / d logits`` in place.
 
     Parameters
     ----------
-    buffer : (B, T, U1, V) log-softmax (``softmax=True``; already its ``exp`` when ``exp_done``), or zeros.
+    buffer : (B, T, U1, V) log-softmax (``softmax=True``), or zeros.
     posteriors : (2, B, T, U1) label / blank transition posteriors (planes ``LABEL``, ``BLANK``);
         their sum is the occupancy.
     label_columns : (B, U1) ``u * V + y_u`` per state (``next_label_columns``).
@@ -136,7 +106,7 @@ def _finish_gradient(buffer: Tensor, posteriors: Tensor, label_columns: Tensor, 
     with one_thread(buffer.device):  # O(B T U) entries
         occupancy = posteriors.sum(0).unsqueeze(-1)  # (B, T, U1, 1)
     if softmax:  # softmax * occupancy
-        (buffer if exp_done else exp_in_place(buffer)).mul_(occupancy)
+        exp_in_place(buffer).mul_(occupancy)
     rows = buffer.view(batch, frames, -1)  # (B, T, U1 * V); one label entry per cell, never the blank
     index = label_columns.unsqueeze(1).expand(batch, frames, states)  # same for every frame, no copy
     with one_thread(buffer.device):
