@@ -6,11 +6,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
-# The fast checks first (about a minute), so that a failure there surfaces before the long run.
-python -m pytest "$@"
+# The fast checks first, so that a failure there surfaces before the long run. With two cores and no paths
+# given, the library's and the grader's test folders run at once, each pinned to a core of its own (the grader's
+# sandboxes size their thread pools from the cores they may use, so the two never oversubscribe the machine).
+cores=($(python -c "import os; print(*sorted(os.sched_getaffinity(0)))"))
+paths_given=0
+for arg in "$@"; do [[ "$arg" == -* ]] || paths_given=1; done
+if (( ${#cores[@]} >= 2 && paths_given == 0 )) && command -v taskset >/dev/null; then
+  log=$(mktemp)
+  OMP_NUM_THREADS=1 taskset -c "${cores[0]}" python -m pytest "$@" shared/tests >"$log" 2>&1 & library=$!
+  status=0
+  OMP_NUM_THREADS=1 taskset -c "${cores[1]}" python -m pytest "$@" autograder/tests || status=$?
+  wait "$library" || status=$?
+  echo "--- shared/tests"; cat "$log"; rm -f "$log"
+  (( status == 0 )) || exit "$status"
+else
+  python -m pytest "$@"
+fi
 # Train the solutions' models on the reduced course budget (asrlab.course): minutes on two CPU cores.
-# validate prints a line per executed cell and a heartbeat while a long cell (training) runs; --exports
-# also grades each solution (with the checkpoints it just trained) and blank release through the otter-grader
-# and Gradescope exports.
+# validate runs two assignments at a time with one thread each, prints a line per executed cell and a
+# heartbeat while a long cell (training) runs; --exports also grades each solution (with the checkpoints it
+# just trained) and blank release through the otter-grader and Gradescope exports.
 export ASRLAB_BUDGET=${ASRLAB_BUDGET:-ci}
 asrlab-grade validate --exports
