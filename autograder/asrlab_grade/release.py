@@ -21,14 +21,18 @@ with ``<...>`` in it is refused.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
+
+from asrlab.locks import exclusive
 
 from .course_folder import Course, CourseError
 from .project_release import is_project, release_project
@@ -83,10 +87,17 @@ def package_sources(notebook: Path) -> List[str]:
 
 
 def build_wheel(library: Path, out: Path) -> Path:
-    """``pip wheel`` the package at ``library`` (no dependencies) into ``out``; returns the wheel."""
+    """``pip wheel`` the package at ``library`` (no dependencies) into ``out``; returns the wheel.
+
+    pip builds a local folder in place (``build/``, ``*.egg-info`` inside it), so builds of one folder run one
+    at a time (validate's parallel export checks, concurrent test runs).
+    """
     before = {p: p.stat().st_mtime_ns for p in out.glob("*.whl")}
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(library)],
-                   check=True, capture_output=True, text=True)
+    library = Path(library).resolve()  # a bare relative name ("shared") would be a requirement to pip, not a folder
+    key = hashlib.sha1(str(library).encode()).hexdigest()[:16]
+    with exclusive(Path(tempfile.gettempdir()) / f"asrlab-wheel-{key}.lock"):
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(library)],
+                       check=True, capture_output=True, text=True)
     made = [p for p in out.glob("*.whl") if before.get(p) != p.stat().st_mtime_ns]
     if not made:
         raise CourseError(f"pip wheel {library} produced no wheel in {out}")

@@ -22,13 +22,12 @@ two CPU cores. The grader builds its hidden test split with the same profile and
 """
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from asrlab.errors import SettingError
+from asrlab.locks import exclusive
 
 BUDGETS = ("full", "ci")
 BUDGET_ENV = "ASRLAB_BUDGET"
@@ -96,29 +95,10 @@ def _corpus(kind: str, folder: str, profiles: dict[str, dict[str, Any]], seed: i
 
     name = budget_name or budget()
     root = Path(root) if root is not None else data_dir() / f"{folder}-{name}-{seed}"
-    with _exclusive(root):  # processes that ask at once (parallel notebooks, the grader) make it once
+    with exclusive(root.parent / f"{root.name}.lock"):  # processes asking at once (parallel notebooks) make it once
         getattr(synth, f"make_{kind}")(root, seed=seed, progress=progress, **profiles[name])
     return root
 
-
-@contextlib.contextmanager
-def _exclusive(root: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``<root>.lock`` (POSIX ``flock``; no lock where the OS has none).
-
-    The second process waits, then finds the corpus complete and returns at once.
-    """
-    try:
-        import fcntl
-    except ImportError:  # Windows: one notebook at a time is the common case
-        yield
-        return
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f"{root.name}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def librispeech(seed: int = COURSE_SEED, root: str | Path | None = None, progress: bool = True,
