@@ -152,8 +152,7 @@ def execute_solution(src_dir: Path, workdir: Path, notebooks: List[str], threads
 
 
 # Fewest threads a solution gets when validate chooses how many to run at once. One: two one-thread trainings
-# side by side do about 1.2x the work per second of one two-thread training (2 cores; a BiLSTM-CTC step took
-# 1.66 s on one thread, 0.95 s on two, and 1.60 s each with two one-thread runs at once).
+# side by side do about 1.2x the work per second of one two-thread training (bench/parallel_training.py).
 MIN_SOLUTION_THREADS = 1
 
 
