@@ -18,7 +18,6 @@ Usage::
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .course_folder import Course
 from .gradescope import ROOT_ENV, build_zip
 from .otter_export import export_otter
-from .threads import thread_env
+from .threads import environ_with_threads
 
 # otter run executes the whole notebook (with the checkpoints: evaluation only, no training).
 OTTER_RUN_TIMEOUT_S = 1800
@@ -55,18 +54,13 @@ def otter_score(results: Path) -> Tuple[float, float]:
     return sum(t["score"] for t in tests), sum(t["max_score"] for t in tests)
 
 
-def _env(threads: Optional[int], **extra: str) -> Dict[str, str]:
-    """This process' environment, with the thread pools sized to ``threads`` when given."""
-    return {**os.environ, **(thread_env(threads) if threads else {}), **extra}
-
-
 def otter_run(autograder_zip: Path, submission: Path, out: Path, threads: Optional[int] = None) -> Tuple[float, float]:
     """Grade ``submission`` (a notebook or a zip) with ``otter run``; returns (score, max score)."""
     out.mkdir(parents=True, exist_ok=True)
     code = ("import sys, otter.run; otter.run.main(sys.argv[1], autograder=sys.argv[2], "
             "output_dir=sys.argv[3], no_logo=True)")
     res = subprocess.run([sys.executable, "-c", code, str(submission), str(autograder_zip), str(out)],
-                         capture_output=True, text=True, timeout=OTTER_RUN_TIMEOUT_S, env=_env(threads))
+                         capture_output=True, text=True, timeout=OTTER_RUN_TIMEOUT_S, env=environ_with_threads(threads))
     if res.returncode != 0 or not (out / "results.json").is_file():
         raise RuntimeError(f"otter run {submission.name} failed: {(res.stdout + res.stderr)[-1500:]}")
     return otter_score(out / "results.json")
@@ -125,7 +119,7 @@ def gradescope_run(autograder_zip: Path, submission: Path, root: Path,
     shutil.copytree(submission, root / "submission")
     run = root / "source" / "run_autograder"
     run.chmod(0o755)
-    res = subprocess.run([str(run)], env=_env(threads, **{ROOT_ENV: str(root)}), capture_output=True, text=True,
+    res = subprocess.run([str(run)], env=environ_with_threads(threads, **{ROOT_ENV: str(root)}), capture_output=True, text=True,
                          timeout=GRADESCOPE_RUN_TIMEOUT_S)
     results = root / "results" / "results.json"
     if res.returncode != 0 or not results.is_file():

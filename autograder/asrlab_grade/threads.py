@@ -62,3 +62,9 @@ def thread_env(threads: int) -> Dict[str, str]:
     if threads < 1:
         raise ValueError(f"thread_env: threads must be >= 1, got {threads}")
     return {name: str(threads) for name in THREAD_VARIABLES}
+
+
+def environ_with_threads(threads: Optional[int], **extra: str) -> Dict[str, str]:
+    """This process' environment for a child process, its thread pools sized to ``threads`` when given
+    (else the libraries' own choice), plus ``extra`` variables."""
+    return {**os.environ, **(thread_env(threads) if threads else {}), **extra}

@@ -27,7 +27,7 @@ from .course_folder import Course, Submission
 from .notebook import cell_source, graded_cells, is_answer, manual_cells, nbgrader_meta, read_notebook
 from .progress import CellProgress, PhaseClock
 from .task import TrainingTask, for_budget
-from .threads import plan_threads, thread_env
+from .threads import environ_with_threads, plan_threads
 
 # Text that must never appear in a released notebook.
 LEAK_MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "### END SOLUTION")
@@ -127,7 +127,7 @@ def execute_solution(src_dir: Path, workdir: Path, notebooks: List[str], threads
     from nbclient.exceptions import CellExecutionError
 
     shutil.copytree(src_dir, workdir, dirs_exist_ok=True)
-    kernel_env = {"env": dict(os.environ, **thread_env(threads))} if threads else {}
+    kernel_env = {"env": environ_with_threads(threads)} if threads else {}
     problems = []
     for name in notebooks:
         path = workdir / name
@@ -281,8 +281,8 @@ def train_project(src_dir: Path, workdir: Path, threads: Optional[int] = None) -
     shutil.copytree(src_dir, workdir, ignore=shutil.ignore_patterns("__pycache__", "outputs", ".ipynb_checkpoints"))
     if (workdir / "checkpoint" / "config.json").is_file():
         return []
-    env = dict(os.environ, **thread_env(threads)) if threads else dict(os.environ)
-    run = subprocess.run([sys.executable, "train.py"], cwd=workdir, env=env, capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "train.py"], cwd=workdir, env=environ_with_threads(threads),
+                         capture_output=True, text=True)
     if run.returncode != 0 or not (workdir / "checkpoint" / "config.json").is_file():
         return [f"{workdir.name}: train.py failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-2000:]}"]
     return []

@@ -100,7 +100,6 @@ def _corpus(kind: str, folder: str, profiles: dict[str, dict[str, Any]], seed: i
     return root
 
 
-
 def librispeech(seed: int = COURSE_SEED, root: str | Path | None = None, progress: bool = True,
                 budget_name: str | None = None) -> Path:
     """Root of the course's LibriSpeech-style corpus (made on first use; real data when configured).
